@@ -1,0 +1,199 @@
+r"""Long short-term memory (Hochreiter & Schmidhuber 1997, with the forget gate of Gers
+et al. 2000): one step and a whole sequence, forward and backward.
+
+With the four gate blocks stacked in the order i, f, o, g (input, forget, output gate and
+the candidate), in row-vector form:
+
+.. math::
+
+    [a^i, a^f, a^o, a^g] &= u_t W_{uh} + h_{t-1} W_{hh} + b, \\
+    i = \sigma(a^i),\; f &= \sigma(a^f),\; o = \sigma(a^o),\; g = \tanh(a^g), \\
+    c_t = f \odot c_{t-1} + i \odot g, &\qquad h_t = o \odot \tanh(c_t),
+
+with ``Wx`` of shape (D, 4H), ``Wh`` of shape (H, 4H) and ``b`` of shape (4H,).
+Derived in the chapter "LSTM and GRU". As in :mod:`rnnlib.rnn`, the step functions are
+written for reading and the sequence functions for speed (input projections hoisted out
+of the loop, element-wise factors of the backward pass precomputed for all steps,
+weight gradients as single products).
+"""
+import numpy as np
+
+from ._validation import check_array, check_sequence_args, check_step_args
+from .activations import sigmoid
+
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+    r"""One LSTM step.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+    prev_h : ndarray, shape (N, H)
+    prev_c : ndarray, shape (N, H)
+    Wx : ndarray, shape (D, 4H)
+    Wh : ndarray, shape (H, 4H)
+    b : ndarray, shape (4H,)
+
+    Returns
+    -------
+    next_h : ndarray, shape (N, H)
+    next_c : ndarray, shape (N, H)
+    cache : tuple
+        What :func:`lstm_step_backward` needs.
+    """
+    N, D, H = check_step_args(x, prev_h, Wx, Wh, b, gates=4)
+    check_array("prev_c", prev_c, shape=(N, H), dtype=x.dtype)
+    a = x @ Wx + prev_h @ Wh + b
+    i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), sigmoid(a[:, 2 * H:3 * H])
+    g = np.tanh(a[:, 3 * H:])
+    next_c = f * prev_c + i * g
+    tanh_c = np.tanh(next_c)
+    next_h = o * tanh_c
+    return next_h, next_c, (x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c)
+
+
+def lstm_step_backward(dnext_h, dnext_c, cache):
+    r"""Backward pass of :func:`lstm_step_forward`.
+
+    The cell state receives the gradient from the output and from the next step,
+    :math:`\partial L/\partial c_t = \partial L/\partial c_t^{\text{next}} +
+    \partial L/\partial h_t \odot o \odot (1 - \tanh^2 c_t)`, and passes it back through
+    the forget gate only: :math:`\partial L/\partial c_{t-1} = f \odot
+    \partial L/\partial c_t` (the "constant error carousel").
+
+    Parameters
+    ----------
+    dnext_h, dnext_c : ndarray, shape (N, H)
+    cache : tuple
+        From :func:`lstm_step_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, D)
+    dprev_h : ndarray, shape (N, H)
+    dprev_c : ndarray, shape (N, H)
+    dWx : ndarray, shape (D, 4H)
+    dWh : ndarray, shape (H, 4H)
+    db : ndarray, shape (4H,)
+    """
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache
+    check_array("dnext_h", dnext_h, shape=prev_h.shape, dtype=x.dtype)
+    check_array("dnext_c", dnext_c, shape=prev_c.shape, dtype=x.dtype)
+    dc = dnext_c + dnext_h * o * (1 - tanh_c ** 2)
+    da = np.concatenate([
+        dc * g * i * (1 - i),                  # input gate
+        dc * prev_c * f * (1 - f),             # forget gate
+        dnext_h * tanh_c * o * (1 - o),        # output gate
+        dc * i * (1 - g ** 2),                 # candidate
+    ], axis=1)
+    return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+def lstm_forward(x, h0, Wx, Wh, b, c0=None):
+    r"""Run an LSTM over a whole sequence.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, T, D)
+    h0 : ndarray, shape (N, H)
+    Wx : ndarray, shape (D, 4H)
+    Wh : ndarray, shape (H, 4H)
+    b : ndarray, shape (4H,)
+    c0 : ndarray, shape (N, H), optional
+        Initial cell state; zeros when omitted.
+
+    Returns
+    -------
+    h : ndarray, shape (N, T, H)
+        Hidden states :math:`h_1, \dots, h_T`.
+    cache : tuple
+        What :func:`lstm_backward` needs. ``cache[3]`` holds the cell states
+        :math:`c_0, \dots, c_T` time-major, shape (T+1, N, H).
+    """
+    N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b, gates=4)
+    dtype = x.dtype
+    if c0 is not None:
+        check_array("c0", c0, shape=(N, H), dtype=dtype)
+    xs = np.ascontiguousarray(x.transpose(1, 0, 2))             # (T, N, D)
+    gates = np.matmul(xs.reshape(T * N, D), Wx).reshape(T, N, 4 * H)
+    gates += b
+    hs = np.empty((T + 1, N, H), dtype=dtype)
+    cs = np.empty((T + 1, N, H), dtype=dtype)
+    tanh_cs = np.empty((T, N, H), dtype=dtype)
+    hs[0] = h0
+    cs[0] = 0 if c0 is None else c0
+    rec = np.empty((N, 4 * H), dtype=dtype)
+    ig = np.empty((N, H), dtype=dtype)
+    for t in range(T):
+        a = gates[t]
+        np.matmul(hs[t], Wh, out=rec)
+        a += rec
+        sigmoid(a[:, :3 * H], out=a[:, :3 * H])                 # i, f, o in place
+        np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])                 # g in place
+        np.multiply(a[:, H:2 * H], cs[t], out=cs[t + 1])        # f * c_{t-1}
+        np.multiply(a[:, :H], a[:, 3 * H:], out=ig)             # i * g
+        cs[t + 1] += ig
+        np.tanh(cs[t + 1], out=tanh_cs[t])
+        np.multiply(a[:, 2 * H:3 * H], tanh_cs[t], out=hs[t + 1])
+    h = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+    return h, (xs, hs, gates, cs, tanh_cs, Wx, Wh)
+
+
+def lstm_backward(dh, cache):
+    r"""Backpropagation through time for :func:`lstm_forward`.
+
+    Only :math:`\partial L/\partial h_t` and :math:`\partial L/\partial c_t` travel
+    backwards through the loop; every other factor of the gate gradients depends on the
+    forward pass alone and is computed for all steps at once before the loop.
+
+    Parameters
+    ----------
+    dh : ndarray, shape (N, T, H)
+        Upstream gradients on every hidden state.
+    cache : tuple
+        From :func:`lstm_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, T, D)
+    dh0 : ndarray, shape (N, H)
+    dWx : ndarray, shape (D, 4H)
+    dWh : ndarray, shape (H, 4H)
+    db : ndarray, shape (4H,)
+    """
+    xs, hs, gates, cs, tanh_cs, Wx, Wh = cache
+    T, N, D = xs.shape
+    H = Wh.shape[0]
+    dtype = xs.dtype
+    check_array("dh", dh, shape=(N, T, H), dtype=dtype)
+    i, f, o, g = (gates[..., k * H:(k + 1) * H] for k in range(4))
+    # Factors that multiply the travelling gradients, for every step at once:
+    # da_i = dc*g*i(1-i), da_f = dc*c_{t-1}*f(1-f), da_o = dh*tanh(c)*o(1-o), da_g = dc*i*(1-g^2)
+    da = np.empty((T, N, 4 * H), dtype=dtype)
+    da[..., :H] = g * i * (1 - i)
+    da[..., H:2 * H] = cs[:-1] * f * (1 - f)
+    da[..., 2 * H:3 * H] = tanh_cs * o * (1 - o)
+    da[..., 3 * H:] = i * (1 - g * g)
+    dc_from_h = o * (1 - tanh_cs * tanh_cs)                      # d c_t / d h_t factor
+    dhs = dh.transpose(1, 0, 2)
+    dh_next = np.zeros((N, H), dtype=dtype)
+    dc_next = np.zeros((N, H), dtype=dtype)
+    dh_t = np.empty((N, H), dtype=dtype)
+    dc = np.empty((N, H), dtype=dtype)
+    WhT = Wh.T
+    for t in range(T - 1, -1, -1):
+        np.add(dhs[t], dh_next, out=dh_t)
+        np.multiply(dh_t, dc_from_h[t], out=dc)
+        dc += dc_next
+        a = da[t]
+        a[:, :H] *= dc
+        a[:, H:2 * H] *= dc
+        a[:, 2 * H:3 * H] *= dh_t
+        a[:, 3 * H:] *= dc
+        np.multiply(dc, f[t], out=dc_next)
+        np.matmul(a, WhT, out=dh_next)
+    da2 = da.reshape(T * N, 4 * H)
+    dWx = xs.reshape(T * N, D).T @ da2
+    dWh = hs[:-1].reshape(T * N, H).T @ da2
+    dx = (da2 @ Wx.T).reshape(T, N, D).transpose(1, 0, 2)
+    return dx, dh_next, dWx, dWh, da2.sum(axis=0)
