@@ -1,0 +1,235 @@
+r"""Looking inside backpropagation through time: why gradients explode or vanish.
+
+For the vanilla RNN :math:`h_t = \sigma(h_{t-1} W_{hh} + u_t W_{uh} + b)` the error at
+step k is a product of Jacobians (:cite:`bengio1994`, :cite:`hochreiter1991`,
+:cite:`pascanu2013`):
+
+.. math::
+
+    \frac{\partial L}{\partial h_k} = \sum_{t \ge k} \frac{\partial L}{\partial h_t}
+    \prod_{j=k+1}^{t} \frac{\partial h_j}{\partial h_{j-1}}, \qquad
+    \frac{\partial h_j}{\partial h_{j-1}} = \operatorname{diag}(\sigma'(a_j)) W_{hh}^\top
+
+(a Jacobian :math:`J_{ab} = \partial h_j[a] / \partial h_{j-1}[b]`). Since
+:math:`\|\operatorname{diag}(\sigma') W_{hh}^\top\| \le \gamma\,\sigma_{\max}(W_{hh})`
+with :math:`\gamma = \sup|\sigma'|` (1 for tanh and ReLU), the product of
+:math:`t-k` Jacobians is bounded by :math:`(\gamma\,\sigma_{\max})^{t-k}`: when
+:math:`\sigma_{\max} < 1/\gamma` the long-term contributions vanish exponentially
+(:cite:`pascanu2013`, section 2.1).
+
+This module measures these quantities with the core step functions
+(:func:`rnnlib.rnn_step_forward`, :func:`rnnlib.rnn_step_backward`). It is the home of
+the chapter "Difficulties of training".
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validation import check_array, check_sequence_args
+from .activations import get_activation
+from .rnn import rnn_step_backward, rnn_step_forward
+
+#: sup |sigma'| of each activation: the gamma of the bound.
+DERIVATIVE_BOUND = {"tanh": 1.0, "relu": 1.0}
+
+
+def spectral_radius(W):
+    r"""Largest absolute eigenvalue :math:`\rho(W) = \max_i |\lambda_i(W)|`.
+
+    Parameters
+    ----------
+    W : ndarray, shape (H, H)
+
+    Returns
+    -------
+    float
+    """
+    check_array("W", W, ndim=2)
+    if W.shape[0] != W.shape[1]:
+        raise ValueError(f"W must be square to have eigenvalues; got shape {W.shape}")
+    return float(np.max(np.abs(np.linalg.eigvals(W))))
+
+
+def rnn_forward_steps(x, h0, Wx, Wh, b, activation="tanh"):
+    r"""The vanilla RNN over a sequence, one :func:`rnnlib.rnn_step_forward` per step,
+    keeping every step's cache for :func:`rnn_backward_steps`.
+
+    Same numbers as :func:`rnnlib.rnn_forward`, which is faster; use this one when you
+    need the error at every hidden state.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, T, D)
+    h0 : ndarray, shape (N, H)
+    Wx : ndarray, shape (D, H)
+    Wh : ndarray, shape (H, H)
+    b : ndarray, shape (H,)
+    activation : {"tanh", "relu"}
+
+    Returns
+    -------
+    h : ndarray, shape (N, T, H)
+    caches : list of T step caches
+    """
+    get_activation(activation)
+    N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b)
+    h = np.empty((N, T, H), dtype=x.dtype)
+    caches = []
+    prev = h0
+    for t in range(T):
+        prev, cache = rnn_step_forward(x[:, t], prev, Wx, Wh, b, activation)
+        h[:, t] = prev
+        caches.append(cache)
+    return h, caches
+
+
+def rnn_backward_steps(dh, caches):
+    r"""Backpropagation through time with :func:`rnnlib.rnn_step_backward`, returning
+    also the total error at every hidden state.
+
+    The total error on :math:`h_t` is its direct (upstream) gradient plus what flows
+    back from step t+1:
+    :math:`\frac{\partial L}{\partial h_t} = \frac{\partial^+ L}{\partial h_t}
+    + \frac{\partial L}{\partial h_{t+1}} \frac{\partial h_{t+1}}{\partial h_t}`.
+
+    Parameters
+    ----------
+    dh : ndarray, shape (N, T, H)
+        Direct gradients :math:`\partial^+ L / \partial h_t` (e.g. from the readout).
+    caches : list
+        From :func:`rnn_forward_steps`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, T, D)
+    dh0 : ndarray, shape (N, H)
+    dWx : ndarray, shape (D, H)
+    dWh : ndarray, shape (H, H)
+    db : ndarray, shape (H,)
+    dh_total : ndarray, shape (N, T, H)
+        :math:`\partial L / \partial h_t` for t = 1..T, the errors BPTT propagates.
+    """
+    T = len(caches)
+    x0, prev_h0, Wx, Wh = caches[0][:4]
+    N, H = prev_h0.shape
+    check_array("dh", dh, shape=(N, T, H), dtype=x0.dtype)
+    dx = np.empty((N, T, x0.shape[1]), dtype=x0.dtype)
+    dh_total = np.empty_like(dh)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(H, dtype=x0.dtype)
+    dprev = np.zeros((N, H), dtype=x0.dtype)
+    for t in range(T - 1, -1, -1):
+        dh_total[:, t] = dh[:, t] + dprev
+        dx[:, t], dprev, dWx_t, dWh_t, db_t = rnn_step_backward(dh_total[:, t], caches[t])
+        dWx += dWx_t
+        dWh += dWh_t
+        db += db_t
+    return dx, dprev, dWx, dWh, db, dh_total
+
+
+def hidden_gradient_norms(x, h0, Wx, Wh, b, dout, activation="tanh"):
+    r"""Norm of :math:`\partial L / \partial h_k` for every k, when the loss sits at the
+    last step.
+
+    Runs one forward and one BPTT pass with the upstream gradient ``dout`` on
+    :math:`h_T` only. A plot of the result against k shows the gradient vanishing (or
+    exploding) as it travels back in time.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, T, D)
+    h0 : ndarray, shape (N, H)
+    Wx, Wh, b : the RNN parameters, shapes (D, H), (H, H), (H,)
+    dout : ndarray, shape (N, H)
+        :math:`\partial L / \partial h_T`, e.g. the gradient of a readout at the last step.
+    activation : {"tanh", "relu"}
+
+    Returns
+    -------
+    norms : ndarray, shape (T + 1,)
+        ``norms[k]`` is the Frobenius norm over the batch of
+        :math:`\partial L / \partial h_k`, for k = 0 (the initial state) .. T.
+    """
+    h, caches = rnn_forward_steps(x, h0, Wx, Wh, b, activation)
+    N, T, H = h.shape
+    check_array("dout", dout, shape=(N, H), dtype=x.dtype)
+    dh = np.zeros_like(h)
+    dh[:, -1] = dout
+    dh0, dh_total = rnn_backward_steps(dh, caches)[1::4]
+    norms = np.empty(T + 1)
+    norms[0] = np.linalg.norm(dh0)
+    norms[1:] = np.sqrt((dh_total ** 2).sum(axis=(0, 2)))
+    return norms
+
+
+class JacobianProducts(NamedTuple):
+    """Result of :func:`jacobian_products`."""
+
+    #: ndarray, shape (T, H, H): ``products[t-1]`` is :math:`\partial h_t / \partial h_0`.
+    products: np.ndarray
+    #: ndarray, shape (T,): their Frobenius norms.
+    frobenius: np.ndarray
+    #: ndarray, shape (T,): their largest singular values (the spectral norms).
+    sigma_max: np.ndarray
+
+
+def jacobian_products(h, Wh, activation="tanh"):
+    r"""Products of the step Jacobians along one trajectory, with their norms.
+
+    .. math::
+
+        \frac{\partial h_t}{\partial h_0} = \prod_{j=t}^{1}
+        \operatorname{diag}(\sigma'(a_j))\, W_{hh}^\top,
+        \qquad \sigma'(a_j) = 1 - h_j^2 \ (\tanh), \quad [h_j > 0] \ (\mathrm{ReLU}).
+
+    Parameters
+    ----------
+    h : ndarray, shape (T, H)
+        Hidden states :math:`h_1, \dots, h_T` of one sequence, e.g. ``h[n]`` from
+        :func:`rnnlib.rnn_forward`.
+    Wh : ndarray, shape (H, H)
+    activation : {"tanh", "relu"}
+
+    Returns
+    -------
+    JacobianProducts
+        ``products`` (T, H, H) with ``products[t-1]`` = :math:`\partial h_t/\partial h_0`
+        (entry [a, b] = :math:`\partial h_t[a] / \partial h_0[b]`), and their
+        ``frobenius`` norms and ``sigma_max`` (largest singular values), shape (T,).
+    """
+    _, df = get_activation(activation)
+    check_array("h", h, ndim=2)
+    T, H = h.shape
+    check_array("Wh", Wh, shape=(H, H), dtype=h.dtype)
+    d = df(h)                                    # sigma'(a_t), (T, H)
+    products = np.empty((T, H, H), dtype=h.dtype)
+    P = np.eye(H, dtype=h.dtype)
+    for t in range(T):
+        P = d[t][:, None] * (Wh.T @ P)
+        products[t] = P
+    frob = np.sqrt((products ** 2).sum(axis=(1, 2)))
+    return JacobianProducts(products, frob, np.linalg.norm(products, ord=2, axis=(1, 2)))
+
+
+def jacobian_product_bound(Wh, activation="tanh", steps=1):
+    r"""Upper bound :math:`(\gamma\,\sigma_{\max}(W_{hh}))^{k}` on the spectral norm of a
+    product of k step Jacobians, :math:`\gamma = \sup|\sigma'|` (1 for tanh and ReLU).
+
+    Parameters
+    ----------
+    Wh : ndarray, shape (H, H)
+    activation : {"tanh", "relu"}
+    steps : int or array of int
+        Number of factors k.
+
+    Returns
+    -------
+    float or ndarray (the shape of ``steps``)
+    """
+    get_activation(activation)
+    check_array("Wh", Wh, ndim=2)
+    steps = np.asarray(steps)
+    if np.any(steps < 0):
+        raise ValueError(f"steps must be non-negative; got {steps}")
+    rate = DERIVATIVE_BOUND[activation] * np.linalg.norm(Wh, ord=2)
+    out = rate ** steps.astype(float)
+    return float(out) if out.ndim == 0 else out
