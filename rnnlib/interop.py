@@ -10,8 +10,14 @@ primer, so every matrix is transposed. Two more differences:
   the r, z blocks of the GRU) rnnlib keeps their sum ``b``; the GRU's recurrent candidate
   bias sits inside the reset product and stays separate as ``bhn``.
 
-The array functions here need only NumPy; :func:`params_from_torch` and
-:func:`params_to_torch` import torch when called.
+Whole models move with :func:`model_from_torch` and :func:`model_to_torch`: a stacked
+(``num_layers > 1``) and/or bidirectional module corresponds to a
+:class:`rnnlib.layers.Sequential` of one layer per torch layer (wrapped in
+:class:`~rnnlib.layers.Bidirectional` for bidirectional modules) with
+``return_sequences=True``.
+
+The array functions here need only NumPy; the functions that take or return a torch
+module import torch when called.
 """
 import numpy as np
 
@@ -132,3 +138,115 @@ def params_to_torch(params, module, layer=0, reverse=False):
                 raise ValueError(f"{name + sfx} has shape {tuple(target.shape)} in the module "
                                  f"but the parameters give {a.shape}")
             target.copy_(torch.from_numpy(np.ascontiguousarray(a)))
+
+
+# Whole models: a (stacked, bidirectional) torch module <-> a Sequential of layers.
+
+def _layer_classes():
+    from .layers import GRU, LSTM, SimpleRNN
+    return {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
+
+
+def model_from_torch(module):
+    """Build an rnnlib model with the weights of a PyTorch ``nn.RNN``, ``nn.LSTM`` or
+    ``nn.GRU``, including stacked (``num_layers > 1``) and bidirectional modules.
+
+    Parameters
+    ----------
+    module : torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU
+        Without ``proj_size``. Dropout between layers acts only in training and is not
+        carried over.
+
+    Returns
+    -------
+    model : rnnlib.layers.Sequential
+        ``num_layers`` layers (:class:`~rnnlib.layers.Bidirectional` with
+        ``merge="concat"`` for bidirectional modules), all with ``return_sequences=True``,
+        built for inputs ``(None, None, input_size)`` in the module's dtype. On
+        batch-first inputs and zero initial states, ``model.forward(x)`` equals the first
+        output of ``module(x)``.
+    """
+    from .layers import Bidirectional, Sequential
+    kind = _module_kind(module)
+    if getattr(module, "proj_size", 0):
+        raise ValueError("LSTM modules with proj_size > 0 have no rnnlib counterpart")
+    cls = _layer_classes()[kind]
+    H = module.hidden_size
+    dtype = module.weight_hh_l0.detach().cpu().numpy().dtype
+    if dtype.type not in (np.float32, np.float64):
+        raise ValueError(f"module must hold float32 or float64 weights; got {dtype}")
+    kw = {"activation": module.nonlinearity} if kind == "rnn" else {}
+    layers = []
+    for _ in range(module.num_layers):
+        layer = cls(H, return_sequences=True, dtype=dtype, **kw)
+        layers.append(Bidirectional(layer) if module.bidirectional else layer)
+    model = Sequential(layers).build((None, None, module.input_size),
+                                     np.random.default_rng(0))
+    for layer_index, layer in enumerate(model.layers):
+        pairs = ([(layer.forward_layer, False), (layer.backward_layer, True)]
+                 if module.bidirectional else [(layer, False)])
+        for target, reverse in pairs:
+            for k, v in params_from_torch(module, layer_index, reverse).items():
+                target.params[k][...] = v
+    return model
+
+
+def _stack_spec(model):
+    """(kind, hidden size, bidirectional, activation) of a convertible model, or ValueError."""
+    from .layers import Bidirectional, Sequential
+    classes = _layer_classes()
+    layers = model.layers if isinstance(model, Sequential) else [model]
+    specs = []
+    for i, layer in enumerate(layers):
+        bidir = isinstance(layer, Bidirectional)
+        if bidir and layer.merge != "concat":
+            raise ValueError(f"layer {i}: torch's bidirectional modules concatenate the two "
+                             f"directions; got merge={layer.merge!r}")
+        cell = layer.forward_layer if bidir else layer
+        kind = next((k for k, c in classes.items() if type(cell) is c), None)
+        if kind is None:
+            raise ValueError(f"layer {i} ({layer.name}) has no place in a torch recurrent "
+                             "module; only SimpleRNN, LSTM, GRU and Bidirectional stacks convert")
+        if not cell.built:
+            raise ValueError(f"layer {i} ({layer.name}) is not built; build the model first")
+        specs.append((kind, cell.units, bidir, getattr(cell, "activation", "tanh")))
+    if len(set(specs)) > 1:
+        raise ValueError("a torch module needs every layer of one kind, size, direction and "
+                         f"activation; got {[s[:3] for s in specs]}")
+    return specs[0], len(layers), layers
+
+
+def model_to_torch(model):
+    """Create a PyTorch module with the weights of an rnnlib model.
+
+    Parameters
+    ----------
+    model : rnnlib.layers.Sequential, or a single built layer
+        A stack of built layers of one kind (:class:`~rnnlib.layers.SimpleRNN`,
+        :class:`~rnnlib.layers.LSTM` or :class:`~rnnlib.layers.GRU`), all of one size,
+        either all plain or all :class:`~rnnlib.layers.Bidirectional` with
+        ``merge="concat"``.
+
+    Returns
+    -------
+    module : torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU
+        With ``batch_first=True``, ``num_layers`` = the number of layers, in the model's
+        dtype; its first output equals the model's all-states output (take step -1 or the
+        last valid step where the model's last layer has ``return_sequences=False``).
+    """
+    import torch
+    from .layers import Bidirectional
+    (kind, H, bidir, activation), num_layers, layers = _stack_spec(model)
+    first = layers[0].forward_layer if bidir else layers[0]
+    D = first.params["Wx"].shape[0]
+    cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind]
+    kw = {"nonlinearity": activation} if kind == "rnn" else {}
+    dtype = {np.float32: torch.float32, np.float64: torch.float64}[first.dtype.type]
+    module = cls(D, H, num_layers=num_layers, bidirectional=bidir, batch_first=True,
+                 dtype=dtype, **kw)
+    for i, layer in enumerate(layers):
+        pairs = ([(layer.forward_layer, False), (layer.backward_layer, True)]
+                 if isinstance(layer, Bidirectional) else [(layer, False)])
+        for source, reverse in pairs:
+            params_to_torch(source.params, module, i, reverse)
+    return module
