@@ -1,0 +1,341 @@
+"""Tests of rnnlib.esn against independent references: the core RNN, lstsq, eigvals."""
+import numpy as np
+import pytest
+
+import rnnlib
+from rnnlib.esn import (EchoStateNetwork, echo_state_property, init_reservoir,
+                        reservoir_states, ridge_readout, spectral_radius_estimate)
+from rnnlib.signals import sine, sum_of_sines
+
+
+def small_reservoir(D=2, H=30, seed=0, **kwargs):
+    kwargs = dict(dict(spectral_radius=0.9, sparsity=0.5, bias_scaling=0.3), **kwargs)
+    return init_reservoir(D, H, rng=np.random.default_rng(seed), **kwargs)
+
+
+def nrmse(pred, target):
+    return np.sqrt(np.mean((pred - target) ** 2)) / np.std(target)
+
+
+# ---------------------------------------------------------------- reservoir states
+
+def test_reservoir_states_with_leak_one_is_the_tanh_rnn():
+    rng = np.random.default_rng(1)
+    W_uh, W_hh, b = small_reservoir()
+    u = rng.standard_normal((3, 25, 2))
+    h0 = rng.uniform(-1, 1, (3, 30))
+    ref, _ = rnnlib.rnn_forward(u, h0, W_uh, W_hh, b)
+    np.testing.assert_allclose(reservoir_states(u, W_uh, W_hh, b, 1.0, h0), ref, atol=1e-13)
+    np.testing.assert_allclose(reservoir_states(u[0], W_uh, W_hh, b, 1.0, h0[0]), ref[0],
+                               atol=1e-13)
+
+
+def test_leaky_states_match_a_scalar_loop():
+    rng = np.random.default_rng(2)
+    W_uh, W_hh, b = small_reservoir(D=1, H=3)
+    u = rng.standard_normal((40, 1))
+    a = 0.3
+    states = reservoir_states(u, W_uh, W_hh, b, a)
+    h = [0.0, 0.0, 0.0]
+    for t in range(40):
+        pre = [u[t, 0] * W_uh[0, j] + sum(h[i] * W_hh[i, j] for i in range(3)) + b[j]
+               for j in range(3)]
+        h = [(1 - a) * h[j] + a * np.tanh(pre[j]) for j in range(3)]
+        np.testing.assert_allclose(states[t], h, atol=1e-13)
+
+
+def test_feedback_is_an_extra_input():
+    rng = np.random.default_rng(3)
+    W_uh, W_hh, b = small_reservoir(D=2, H=20)
+    W_yh = rng.uniform(-1, 1, (3, 20))
+    u, fb = rng.standard_normal((30, 2)), rng.standard_normal((30, 3))
+    got = reservoir_states(u, W_uh, W_hh, b, 0.7, W_yh=W_yh, feedback=fb)
+    ref = reservoir_states(np.hstack([u, fb]), np.vstack([W_uh, W_yh]), W_hh, b, 0.7)
+    np.testing.assert_allclose(got, ref, atol=1e-13)
+
+
+def test_reservoir_states_preserve_float32():
+    W_uh, W_hh, b = (w.astype(np.float32) for w in small_reservoir())
+    u = np.ones((5, 2), dtype=np.float32)
+    assert reservoir_states(u, W_uh, W_hh, b, 0.5).dtype == np.float32
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(leak_rate=0.0), "leak_rate"),
+    (dict(leak_rate=-0.5), "leak_rate"),
+    (dict(leak_rate=1.5), "leak_rate"),
+    (dict(u=np.ones((10, 3))), "W_uh must have shape"),
+    (dict(u=np.ones(10)), "u must have shape"),
+    (dict(u=np.ones((0, 2))), "at least one time step"),
+    (dict(h0=np.zeros(29)), "h0 must have shape"),
+    (dict(b=np.zeros(30, dtype=np.float32)), "dtype"),
+    (dict(W_hh=np.zeros((30, 31))), "W_hh must have shape"),
+    (dict(W_yh=np.zeros((1, 30))), "W_yh and feedback go together"),
+    (dict(W_yh=np.zeros((1, 30)), feedback=np.zeros((9, 1))), "feedback must have shape"),
+])
+def test_reservoir_states_reject_bad_input(change, match):
+    W_uh, W_hh, b = small_reservoir()
+    args = dict(u=np.ones((10, 2)), W_uh=W_uh, W_hh=W_hh, b=b, leak_rate=0.5, h0=None)
+    args.update(change)
+    with pytest.raises(ValueError, match=match):
+        reservoir_states(**args)
+
+
+# ---------------------------------------------------------------- readout
+
+def test_ridge_readout_matches_lstsq_on_the_augmented_system():
+    rng = np.random.default_rng(4)
+    X, Y, ridge = rng.standard_normal((200, 15)), rng.standard_normal((200, 3)), 2.5
+    W, b = ridge_readout(X, Y, ridge)
+    # min ||[X 1] [W; b] - Y||^2 + ridge ||W||^2, the bias unregularised
+    A = np.block([[X, np.ones((200, 1))], [np.sqrt(ridge) * np.eye(15), np.zeros((15, 1))]])
+    sol = np.linalg.lstsq(A, np.vstack([Y, np.zeros((15, 3))]), rcond=None)[0]
+    np.testing.assert_allclose(W, sol[:15], atol=1e-12)
+    np.testing.assert_allclose(b, sol[15], atol=1e-12)
+
+
+def test_ridge_readout_recovers_an_exact_linear_map_and_accepts_batches():
+    rng = np.random.default_rng(5)
+    W_true, b_true = rng.standard_normal((8, 2)), rng.standard_normal(2)
+    X = rng.standard_normal((4, 50, 8))
+    W, b = ridge_readout(X, X @ W_true + b_true, ridge=0.0)
+    np.testing.assert_allclose(W, W_true, atol=1e-10)
+    np.testing.assert_allclose(b, b_true, atol=1e-10)
+
+
+@pytest.mark.parametrize("states, targets, ridge, match", [
+    (np.ones((10, 4)), np.ones((9, 1)), 1.0, "same T"),
+    (np.ones((10, 4)), np.ones((1, 10, 1)), 1.0, "same T"),
+    (np.ones((10, 4)), np.ones((10, 1)), -1.0, "ridge"),
+    (np.full((10, 4), np.nan), np.ones((10, 1)), 1.0, "finite"),
+])
+def test_ridge_readout_rejects_bad_input(states, targets, ridge, match):
+    with pytest.raises(ValueError, match=match):
+        ridge_readout(states, targets, ridge)
+
+
+# ---------------------------------------------------------------- spectral radius
+
+@pytest.mark.parametrize("H, sparsity", [(50, 0.0), (60, 0.8), (500, 0.9), (800, 0.0)])
+def test_iterative_spectral_radius_is_within_two_percent_of_eigvals(H, sparsity):
+    rng = np.random.default_rng(H)
+    W = rng.standard_normal((H, H)) * (rng.random((H, H)) >= sparsity)
+    exact = np.abs(np.linalg.eigvals(W)).max()
+    est = spectral_radius_estimate(W, method="iterative")
+    assert abs(est / exact - 1) < 0.02, (est, exact)
+
+
+def test_spectral_radius_of_a_dominant_complex_pair():
+    # A rotation by 1 radian scaled by 1.5 plus a block of radius about 0.5: the
+    # dominant eigenvalues are the pair 1.5 exp(+-i), power iteration never settles.
+    rng = np.random.default_rng(7)
+    W = np.zeros((300, 300))
+    W[:2, :2] = 1.5 * np.array([[np.cos(1.0), -np.sin(1.0)], [np.sin(1.0), np.cos(1.0)]])
+    W[2:, 2:] = rng.standard_normal((298, 298)) * 0.5 / np.sqrt(298)
+    W[:2, 2:] = rng.standard_normal((2, 298)) * 0.1
+    est = spectral_radius_estimate(W, method="iterative")
+    assert abs(est - 1.5) < 0.01 * 1.5, est
+    assert spectral_radius_estimate(W, method="eig") == pytest.approx(1.5, rel=1e-10)
+
+
+def test_spectral_radius_of_nilpotent_and_zero_matrices_is_zero():
+    W = np.triu(np.random.default_rng(8).standard_normal((300, 300)), k=1)
+    assert spectral_radius_estimate(W, n_iter=400) == 0.0
+    assert spectral_radius_estimate(np.zeros((400, 400))) == 0.0
+
+
+@pytest.mark.parametrize("W, kwargs, match", [
+    (np.ones((3, 4)), {}, "square"),
+    (np.ones(3), {}, "2 dimensions"),
+    (np.full((3, 3), np.inf), {}, "finite"),
+    (np.ones((3, 3)), dict(method="lanczos"), "method"),
+    (np.ones((3, 3)), dict(n_iter=0), "n_iter"),
+])
+def test_spectral_radius_rejects_bad_input(W, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        spectral_radius_estimate(W, **kwargs)
+
+
+# ---------------------------------------------------------------- construction
+
+def test_init_reservoir_scales_shapes_and_sparsity():
+    W_uh, W_hh, b = init_reservoir(3, 600, spectral_radius=1.3, sparsity=0.9, input_scaling=0.4,
+                                   bias_scaling=0.2, rng=np.random.default_rng(9))
+    assert W_uh.shape == (3, 600) and W_hh.shape == (600, 600) and b.shape == (600,)
+    # H = 600 > 256 uses the iterative estimate; the true radius is within 2 %.
+    assert abs(np.abs(np.linalg.eigvals(W_hh)).max() / 1.3 - 1) < 0.02
+    assert abs(np.mean(W_hh == 0) - 0.9) < 0.01
+    assert np.abs(W_uh).max() <= 0.4 and np.abs(W_uh).max() > 0.35
+    assert np.abs(b).max() <= 0.2
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(spectral_radius=0.0), "spectral_radius"),
+    (dict(spectral_radius=-1.0), "spectral_radius"),
+    (dict(sparsity=1.0), "sparsity"),
+    (dict(sparsity=-0.1), "sparsity"),
+    (dict(input_scaling=-1.0), "input_scaling"),
+    (dict(n_units=0), "n_units"),
+    (dict(rng=0), "Generator"),
+])
+def test_init_reservoir_rejects_bad_input(kwargs, match):
+    args = dict(n_inputs=1, n_units=10, rng=np.random.default_rng(0))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        init_reservoir(**args)
+
+
+# ---------------------------------------------------------------- echo state property
+
+def test_echo_state_property_holds_for_a_contracting_reservoir():
+    W_uh, W_hh, b = small_reservoir(D=1, H=100, spectral_radius=0.8)
+    u = sine(300, period=17.0)[:, None]
+    holds, dist = echo_state_property(u, W_uh, W_hh, b, 1.0, n_states=3,
+                                      rng=np.random.default_rng(0))
+    assert holds and dist.shape == (300,)
+    assert dist[0] > 0.5 and dist[-1] < 1e-6
+
+
+def test_echo_state_property_fails_for_a_large_spectral_radius():
+    W_uh, W_hh, b = small_reservoir(D=1, H=100, spectral_radius=3.0, input_scaling=0.01)
+    u = np.zeros((300, 1))
+    holds, dist = echo_state_property(u, W_uh, W_hh, b, rng=np.random.default_rng(0))
+    assert not holds and dist[-1] > 0.1
+
+
+def test_echo_state_property_rejects_one_state():
+    W_uh, W_hh, b = small_reservoir(D=1)
+    with pytest.raises(ValueError, match="n_states"):
+        echo_state_property(np.zeros((5, 1)), W_uh, W_hh, b, n_states=1,
+                            rng=np.random.default_rng(0))
+
+
+# ---------------------------------------------------------------- the class
+
+def fitted_sine_esn(feedback_scaling=0.0, seed=0):
+    x = sum_of_sines(900)
+    esn = EchoStateNetwork(1, 200, spectral_radius=0.9, input_scaling=0.5, leak_rate=0.8,
+                           feedback_scaling=feedback_scaling, ridge=1e-9,
+                           rng=np.random.default_rng(seed))
+    esn.fit(x[:599, None], x[1:600, None], washout=100)
+    return esn, x
+
+
+def test_esn_predicts_and_generates_a_sum_of_sines():
+    esn, x = fitted_sine_esn()
+    pred = esn.predict(x[599:-1, None], h0=esn.state_)
+    assert nrmse(pred[:, 0], x[600:]) < 1e-3
+    gen = esn.generate(100, esn.state_)
+    assert gen.shape == (100, 1)
+    assert nrmse(gen[:, 0], x[599:699]) < 1e-2, nrmse(gen[:, 0], x[599:699])
+
+
+def test_generate_agrees_with_predict_on_its_own_outputs():
+    # Closed loop = open loop driven by the closed loop's outputs.
+    for feedback_scaling in (0.0, 0.3):
+        esn, x = fitted_sine_esn(feedback_scaling)
+        gen = esn.generate(50, esn.state_)
+        again = esn.predict(gen[:-1], h0=esn.state_,
+                            feedback=gen[:-1] if feedback_scaling else None)
+        np.testing.assert_allclose(again, gen[1:], atol=1e-12)
+
+
+def test_fit_and_predict_use_the_pure_functions():
+    esn, x = fitted_sine_esn()
+    u = x[:600, None]
+    states = reservoir_states(u, esn.W_uh, esn.W_hh, esn.b, esn.leak_rate)
+    W_hy, b_y = ridge_readout(states[100:599], x[101:600, None], esn.ridge)
+    np.testing.assert_allclose(esn.W_hy, W_hy, atol=1e-12)
+    np.testing.assert_allclose(esn.predict(u), states @ W_hy + b_y, atol=1e-12)
+    np.testing.assert_allclose(esn.state_, states[598], atol=1e-12)
+
+
+def test_teacher_forcing_with_output_feedback():
+    esn, x = fitted_sine_esn(feedback_scaling=0.5)
+    u, y = x[599:-1, None], x[600:, None]
+    teacher = np.vstack([x[599:600, None], y[:-1]])   # y_{t-1} = x_t
+    forced = esn.predict(u, h0=esn.state_, feedback=teacher)
+    own = esn.predict(u, h0=esn.state_)                # own outputs fed back
+    assert nrmse(forced[:, 0], y[:, 0]) < 1e-3
+    assert nrmse(own[:, 0], y[:, 0]) < 1e-2
+
+
+def test_batched_fit_and_generate():
+    x = sine(400, period=25.0)
+    u = np.stack([x[:-1], -x[:-1]])[..., None]
+    esn = EchoStateNetwork(1, 100, ridge=1e-9, rng=np.random.default_rng(0))
+    esn.fit(u, np.stack([x[1:], -x[1:]])[..., None], washout=50)
+    assert esn.state_.shape == (2, 100)
+    gen = esn.generate(30, esn.state_)
+    assert gen.shape == (2, 30, 1)
+    np.testing.assert_allclose(gen[0, :, 0], sine(430, period=25.0)[399:429], atol=1e-2)
+
+
+@pytest.mark.parametrize("feedback_scaling", [0.0, 0.4])
+def test_save_and_load_give_identical_predictions(tmp_path, feedback_scaling):
+    esn, x = fitted_sine_esn(feedback_scaling)
+    path = esn.save(tmp_path / "esn")
+    assert path.endswith("esn.npz")
+    loaded = EchoStateNetwork.load(path)
+    u = x[599:700, None]
+    np.testing.assert_array_equal(loaded.predict(u, h0=loaded.state_),
+                                  esn.predict(u, h0=esn.state_))
+    np.testing.assert_array_equal(loaded.generate(40, loaded.state_),
+                                  esn.generate(40, esn.state_))
+    assert loaded.leak_rate == esn.leak_rate and repr(loaded) == repr(esn)
+
+
+def test_load_rejects_files_that_are_not_a_saved_esn(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a network")
+    other = tmp_path / "other.npz"
+    np.savez(other, W=np.ones(3))
+    npy = tmp_path / "array.npy"
+    np.save(npy, np.ones(3))
+    truncated = tmp_path / "truncated.npz"
+    esn, _ = fitted_sine_esn()
+    esn.save(truncated)
+    truncated.write_bytes(truncated.read_bytes()[:200])
+    for path in (text, other, npy, truncated):
+        with pytest.raises(ValueError, match="not a saved EchoStateNetwork"):
+            EchoStateNetwork.load(path)
+    future = tmp_path / "future.npz"
+    esn.save(future)
+    data = dict(np.load(future))
+    data["__version__"] = np.array(99)
+    np.savez(future, **data)
+    with pytest.raises(ValueError, match="version 99"):
+        EchoStateNetwork.load(future)
+    del data["W_hy"]
+    data["__version__"] = np.array(1)
+    np.savez(future, **data)
+    with pytest.raises(ValueError, match="missing"):
+        EchoStateNetwork.load(future)
+    with pytest.raises(FileNotFoundError):
+        EchoStateNetwork.load(tmp_path / "absent.npz")
+
+
+def test_esn_rejects_bad_input():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="leak_rate"):
+        EchoStateNetwork(1, 10, leak_rate=-0.1, rng=rng)
+    with pytest.raises(ValueError, match="spectral_radius"):
+        EchoStateNetwork(1, 10, spectral_radius=0.0, rng=rng)
+    esn = EchoStateNetwork(1, 10, rng=rng)
+    with pytest.raises(ValueError, match="not fitted"):
+        esn.predict(np.ones((5, 1)))
+    with pytest.raises(ValueError, match="y must have shape"):
+        esn.fit(np.ones((20, 1)), np.ones((19, 1)))
+    with pytest.raises(ValueError, match="features"):
+        esn.fit(np.ones((20, 2)), np.ones((20, 1)))
+    with pytest.raises(ValueError, match="washout"):
+        esn.fit(np.ones((20, 1)), np.ones((20, 1)), washout=20)
+    esn.fit(np.ones((20, 1)), np.ones((20, 1)), washout=5)
+    with pytest.raises(ValueError, match="h0 must have shape"):
+        esn.generate(5, np.zeros(11))
+    with pytest.raises(ValueError, match="no output feedback"):
+        esn.predict(np.ones((5, 1)), feedback=np.ones((5, 1)))
+    two_out = EchoStateNetwork(1, 10, n_outputs=2, rng=rng)
+    two_out.fit(np.ones((20, 1)), np.ones((20, 2)), washout=5)
+    with pytest.raises(ValueError, match="n_outputs == n_inputs"):
+        two_out.generate(5, two_out.state_)
