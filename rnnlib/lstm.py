@@ -14,7 +14,8 @@ with ``Wx`` of shape (D, 4H), ``Wh`` of shape (H, 4H) and ``b`` of shape (4H,).
 Derived in the chapter "LSTM and GRU". As in :mod:`rnnlib.rnn`, the step functions are
 written for reading and the sequence functions for speed (input projections hoisted out
 of the loop, element-wise factors of the backward pass precomputed for all steps,
-weight gradients as single products).
+weight gradients as single products). Inside the sequence functions the gate blocks are
+reordered to o, i, f, g, so that the element-wise work acts on contiguous blocks.
 """
 import numpy as np
 
@@ -89,6 +90,15 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
     return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
 
+def _gate_major(Wx, Wh, b):
+    """Wx, Wh, b with the gate blocks reordered from i, f, o, g to o, i, f, g, and the
+    column order used. The sigmoid gates (o, i, f) then sit side by side, and so do the
+    gates that the cell gradient multiplies (i, f, g)."""
+    H = Wh.shape[0]
+    order = np.r_[2 * H:3 * H, 0:2 * H, 3 * H:4 * H]
+    return Wx[:, order], Wh[:, order], b[order], order
+
+
 def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     r"""Run an LSTM over a whole sequence.
 
@@ -114,9 +124,17 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     dtype = x.dtype
     if c0 is not None:
         check_array("c0", c0, shape=(N, H), dtype=dtype)
+    Wx_, Wh_, b_, order = _gate_major(Wx, Wh, b)
     xs = np.ascontiguousarray(x.transpose(1, 0, 2))             # (T, N, D)
-    gates = np.matmul(xs.reshape(T * N, D), Wx).reshape(T, N, 4 * H)
-    gates += b
+    gates = np.matmul(xs.reshape(T * N, D), Wx_).reshape(T, N, 4 * H)
+    gates += b_
+    # sigma(a) = (1 + tanh(a/2)) / 2: with the sigmoid blocks of the pre-activation
+    # halved (exact in floating point), one tanh over all four blocks serves every gate.
+    gates[..., :3 * H] *= 0.5
+    Wh_half = Wh_.copy()
+    Wh_half[:, :3 * H] *= 0.5
+    o, i, f, g = (gates[..., k * H:(k + 1) * H] for k in range(4))
+    sig = gates[..., :3 * H]
     hs = np.empty((T + 1, N, H), dtype=dtype)
     cs = np.empty((T + 1, N, H), dtype=dtype)
     tanh_cs = np.empty((T, N, H), dtype=dtype)
@@ -125,18 +143,18 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     rec = np.empty((N, 4 * H), dtype=dtype)
     ig = np.empty((N, H), dtype=dtype)
     for t in range(T):
-        a = gates[t]
-        np.matmul(hs[t], Wh, out=rec)
-        a += rec
-        sigmoid(a[:, :3 * H], out=a[:, :3 * H])                 # i, f, o in place
-        np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])                 # g in place
-        np.multiply(a[:, H:2 * H], cs[t], out=cs[t + 1])        # f * c_{t-1}
-        np.multiply(a[:, :H], a[:, 3 * H:], out=ig)             # i * g
+        np.matmul(hs[t], Wh_half, out=rec)
+        gates[t] += rec
+        np.tanh(gates[t], out=gates[t])                         # tanh(a/2) for o, i, f
+        sig[t] *= 0.5
+        sig[t] += 0.5                                           # o, i, f = sigma(a)
+        np.multiply(f[t], cs[t], out=cs[t + 1])
+        np.multiply(i[t], g[t], out=ig)
         cs[t + 1] += ig
         np.tanh(cs[t + 1], out=tanh_cs[t])
-        np.multiply(a[:, 2 * H:3 * H], tanh_cs[t], out=hs[t + 1])
+        np.multiply(o[t], tanh_cs[t], out=hs[t + 1])
     h = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
-    return h, (xs, hs, gates, cs, tanh_cs, Wx, Wh)
+    return h, (xs, hs, gates, cs, tanh_cs, Wx_, Wh_, order)
 
 
 def lstm_backward(dh, cache):
@@ -161,39 +179,49 @@ def lstm_backward(dh, cache):
     dWh : ndarray, shape (H, 4H)
     db : ndarray, shape (4H,)
     """
-    xs, hs, gates, cs, tanh_cs, Wx, Wh = cache
+    xs, hs, gates, cs, tanh_cs, Wx_, Wh_, order = cache
     T, N, D = xs.shape
-    H = Wh.shape[0]
+    H = Wh_.shape[0]
     dtype = xs.dtype
     check_array("dh", dh, shape=(N, T, H), dtype=dtype)
-    i, f, o, g = (gates[..., k * H:(k + 1) * H] for k in range(4))
-    # Factors that multiply the travelling gradients, for every step at once:
-    # da_i = dc*g*i(1-i), da_f = dc*c_{t-1}*f(1-f), da_o = dh*tanh(c)*o(1-o), da_g = dc*i*(1-g^2)
+    o, i, f, g = (gates[..., k * H:(k + 1) * H] for k in range(4))
+    # Factors that multiply the travelling gradients, for every step at once (gate
+    # order o, i, f, g): da_o = dh*tanh(c)*o(1-o), da_i = dc*g*i(1-i),
+    # da_f = dc*c_{t-1}*f(1-f), da_g = dc*i*(1-g^2)
     da = np.empty((T, N, 4 * H), dtype=dtype)
-    da[..., :H] = g * i * (1 - i)
-    da[..., H:2 * H] = cs[:-1] * f * (1 - f)
-    da[..., 2 * H:3 * H] = tanh_cs * o * (1 - o)
-    da[..., 3 * H:] = i * (1 - g * g)
-    dc_from_h = o * (1 - tanh_cs * tanh_cs)                      # d c_t / d h_t factor
+    sig, dsig = gates[..., :3 * H], da[..., :3 * H]
+    np.multiply(sig, sig, out=dsig)
+    np.subtract(sig, dsig, out=dsig)                            # s (1 - s)
+    da[..., :H] *= tanh_cs
+    da[..., H:2 * H] *= g
+    da[..., 2 * H:3 * H] *= cs[:-1]
+    da_g = da[..., 3 * H:]
+    np.multiply(g, g, out=da_g)
+    np.subtract(1, da_g, out=da_g)
+    da_g *= i
+    dc_from_h = tanh_cs * tanh_cs                               # d c_t / d h_t factor
+    np.subtract(1, dc_from_h, out=dc_from_h)
+    dc_from_h *= o
+    da_c = da.reshape(T, N, 4, H)[:, :, 1:]                     # the blocks times dc
     dhs = dh.transpose(1, 0, 2)
     dh_next = np.zeros((N, H), dtype=dtype)
     dc_next = np.zeros((N, H), dtype=dtype)
     dh_t = np.empty((N, H), dtype=dtype)
     dc = np.empty((N, H), dtype=dtype)
-    WhT = Wh.T
+    dc_b = dc[:, None, :]
+    WhT = np.ascontiguousarray(Wh_.T)      # BLAS is faster on it than on the transposed view
     for t in range(T - 1, -1, -1):
         np.add(dhs[t], dh_next, out=dh_t)
         np.multiply(dh_t, dc_from_h[t], out=dc)
         dc += dc_next
-        a = da[t]
-        a[:, :H] *= dc
-        a[:, H:2 * H] *= dc
-        a[:, 2 * H:3 * H] *= dh_t
-        a[:, 3 * H:] *= dc
+        da[t, :, :H] *= dh_t
+        da_c[t] *= dc_b
         np.multiply(dc, f[t], out=dc_next)
-        np.matmul(a, WhT, out=dh_next)
+        np.matmul(da[t], WhT, out=dh_next)
     da2 = da.reshape(T * N, 4 * H)
-    dWx = xs.reshape(T * N, D).T @ da2
-    dWh = hs[:-1].reshape(T * N, H).T @ da2
-    dx = (da2 @ Wx.T).reshape(T, N, D).transpose(1, 0, 2)
-    return dx, dh_next, dWx, dWh, da2.sum(axis=0)
+    dx = (da2 @ Wx_.T).reshape(T, N, D).transpose(1, 0, 2)
+    # back to the gate order i, f, o, g of the weights
+    inverse = np.argsort(order)
+    dWx = (xs.reshape(T * N, D).T @ da2)[:, inverse]
+    dWh = (hs[:-1].reshape(T * N, H).T @ da2)[:, inverse]
+    return dx, dh_next, dWx, dWh, da2.sum(axis=0)[inverse]
