@@ -1,0 +1,96 @@
+# The RNN Primer: build the book, run the tests, open the chapters in JupyterLab.
+#
+#   make book   execute every chapter and write the HTML to _build/html
+#   make test   unit tests of rnnlib and every chapter notebook (nbval), on 2 processes
+#   make lab    open book/ in JupyterLab
+#
+# Each target creates the virtual environment .venv on first use and reuses it; a stamp
+# file per requirements set makes pip run again only when a requirements file changes.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CACHE := _build/.jupyter_cache
+NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
+# Processes for the test suite; the book's executor uses one per core.
+TEST_WORKERS ?= 2
+# Seconds a notebook cell may run, in the build and in the tests (as in _config.yml).
+CELL_TIMEOUT := 300
+
+# Every process (a test worker, a notebook kernel) gets one BLAS thread: the arrays
+# are small, and the work is already spread over the cores one process each.
+# Progress bars are for people; builds and test logs stay clean.
+RUN_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 RNNLIB_PROGRESS=0
+
+.PHONY: help book test lab clean
+
+help:
+	@echo "make book   execute the chapters and build the HTML book in _build/html"
+	@echo "make test   run the tests of rnnlib and every chapter notebook"
+	@echo "make lab    open the chapters in JupyterLab"
+	@echo "make clean  remove _build (the executed-notebook cache included)"
+
+# --- the virtual environment ------------------------------------------------------
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "error: '$(PYTHON) -m venv' failed; install the venv module (Debian/Ubuntu: apt install python3-venv)" >&2; exit 1; }
+
+# The book: requirements.txt and rnnlib (editable, so changes to rnnlib are picked up).
+$(VENV)/.book-installed: requirements.txt pyproject.toml | $(BIN)/python
+	@echo "Installing requirements.txt and rnnlib into $(VENV) (the first time takes a few minutes)"
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
+	touch $@
+
+# The tests: the book's requirements plus torch (CPU) and pytest-xdist.
+$(VENV)/.test-installed: requirements-test.txt requirements.txt pyproject.toml | $(BIN)/python
+	@echo "Installing requirements-test.txt and rnnlib into $(VENV) (the first time takes a few minutes)"
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt -e .
+	touch $@
+
+$(VENV)/.lab-installed: $(VENV)/.book-installed
+	$(BIN)/python -m pip install --quiet "jupyterlab>=4.2,<5"
+	touch $@
+
+# --- the targets ------------------------------------------------------------------
+
+# Chapters that are not in the execution cache yet are first executed in parallel
+# (jupyter-cache's local-parallel executor, one process per core) into the cache that
+# the build reads; the build then executes only what that step could not (a notebook
+# that failed is executed again there and fails the build with its traceback).
+# -W -n --keep-going: every Sphinx warning (broken reference, unknown citation,
+# malformed docstring, output on stderr) is reported and fails the build.
+book: $(VENV)/.book-installed
+	$(BIN)/python -c "import matplotlib.pyplot"  # build matplotlib's font cache here, not on a chapter's stderr
+	mkdir -p $(CACHE)
+	$(BIN)/jcache notebook -p $(CACHE) add $(NOTEBOOKS) > /dev/null
+	$(RUN_ENV) $(BIN)/jcache notebook -p $(CACHE) execute --executor local-parallel \
+	  --timeout $(CELL_TIMEOUT) --verbosity WARNING $(NOTEBOOKS) > /dev/null \
+	  || echo "warning: parallel pre-execution failed; the build executes the chapters one by one" >&2
+	$(RUN_ENV) $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	@echo
+	@echo "The book is in _build/html; open _build/html/index.html in a browser."
+
+# pytest exits with 5 when it collected nothing: that is a broken suite, not a pass.
+# --dist loadfile keeps the cells of one notebook on one worker, in order.
+test: $(VENV)/.test-installed
+	@rc=0; \
+	$(RUN_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile \
+	  --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
+	  tests $(NOTEBOOKS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then \
+	  echo "error: pytest collected no tests from tests/ and book/*.ipynb" >&2; exit 1; \
+	fi; \
+	exit $$rc
+
+# Extra options for JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port 8889".
+LAB_ARGS ?=
+lab: $(VENV)/.lab-installed
+	$(BIN)/jupyter lab --ServerApp.root_dir=book $(LAB_ARGS)
+
+clean:
+	rm -rf _build
