@@ -233,3 +233,98 @@ def jacobian_product_bound(Wh, activation="tanh", steps=1):
     rate = DERIVATIVE_BOUND[activation] * np.linalg.norm(Wh, ord=2)
     out = rate ** steps.astype(float)
     return float(out) if out.ndim == 0 else out
+
+
+# --- Gated cells (chapter "LSTM and GRU") -------------------------------------------
+from .gru import gru_step_backward, gru_step_forward  # noqa: E402
+from .lstm import lstm_step_backward, lstm_step_forward  # noqa: E402
+
+
+class LSTMGradientNorms(NamedTuple):
+    """Result of :func:`lstm_gradient_norms`."""
+
+    #: ndarray, shape (T + 1,): norm of :math:`\partial L/\partial h_k`, k = 0..T.
+    h: np.ndarray
+    #: ndarray, shape (T + 1,): norm of :math:`\partial L/\partial c_k`, k = 0..T.
+    c: np.ndarray
+
+
+def lstm_gradient_norms(x, h0, Wx, Wh, b, dout, c0=None):
+    r"""Norms of :math:`\partial L/\partial h_k` and :math:`\partial L/\partial c_k` for
+    every k, for an LSTM whose loss sits at the last step.
+
+    The LSTM counterpart of :func:`hidden_gradient_norms`: one forward pass with
+    :func:`rnnlib.lstm_step_forward`, then BPTT with :func:`rnnlib.lstm_step_backward`
+    from the upstream gradient ``dout`` on :math:`h_T`. The error on the cell state is
+    the total one, through the next cell and through :math:`h_k = o_k \odot \tanh c_k`:
+
+    .. math::
+
+        \frac{\partial L}{\partial c_k} = \frac{\partial L}{\partial c_{k+1}} \odot f_{k+1}
+        + \frac{\partial L}{\partial h_k} \odot o_k \odot (1 - \tanh^2 c_k).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, T, D)
+    h0 : ndarray, shape (N, H)
+    Wx, Wh, b : the LSTM parameters, shapes (D, 4H), (H, 4H), (4H,)
+    dout : ndarray, shape (N, H)
+        :math:`\partial L/\partial h_T`.
+    c0 : ndarray, shape (N, H), optional
+        Initial cell state (zeros by default).
+
+    Returns
+    -------
+    LSTMGradientNorms
+        ``h`` and ``c``, each shape (T + 1,), the Frobenius norms over the batch for
+        k = 0 (the initial state) .. T.
+    """
+    N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b, gates=4)
+    check_array("dout", dout, shape=(N, H), dtype=x.dtype)
+    h, c = h0, np.zeros_like(h0) if c0 is None else c0
+    caches = []
+    for t in range(T):
+        h, c, cache = lstm_step_forward(x[:, t], h, c, Wx, Wh, b)
+        caches.append(cache)
+    h_norms, c_norms = np.empty(T + 1), np.empty(T + 1)
+    dh, dc_next = dout, np.zeros_like(dout)
+    for t in range(T, 0, -1):
+        o, tanh_c = caches[t - 1][7], caches[t - 1][9]     # o_t and tanh(c_t)
+        h_norms[t] = np.linalg.norm(dh)
+        c_norms[t] = np.linalg.norm(dc_next + dh * o * (1 - tanh_c ** 2))
+        _, dh, dc_next = lstm_step_backward(dh, dc_next, caches[t - 1])[:3]
+    h_norms[0], c_norms[0] = np.linalg.norm(dh), np.linalg.norm(dc_next)
+    return LSTMGradientNorms(h_norms, c_norms)
+
+
+def gru_gradient_norms(x, h0, Wx, Wh, b, bhn, dout):
+    r"""Norms of :math:`\partial L/\partial h_k` for every k, for a GRU whose loss sits at
+    the last step (the GRU counterpart of :func:`hidden_gradient_norms`, with
+    :func:`rnnlib.gru_step_forward` and :func:`rnnlib.gru_step_backward`).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, T, D)
+    h0 : ndarray, shape (N, H)
+    Wx, Wh, b, bhn : the GRU parameters, shapes (D, 3H), (H, 3H), (3H,), (H,)
+    dout : ndarray, shape (N, H)
+        :math:`\partial L/\partial h_T`.
+
+    Returns
+    -------
+    norms : ndarray, shape (T + 1,)
+        Frobenius norms over the batch, k = 0 (the initial state) .. T.
+    """
+    N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b, gates=3)
+    check_array("dout", dout, shape=(N, H), dtype=x.dtype)
+    h, caches = h0, []
+    for t in range(T):
+        h, cache = gru_step_forward(x[:, t], h, Wx, Wh, b, bhn)
+        caches.append(cache)
+    norms = np.empty(T + 1)
+    dh = dout
+    for t in range(T, 0, -1):
+        norms[t] = np.linalg.norm(dh)
+        dh = gru_step_backward(dh, caches[t - 1])[1]
+    norms[0] = np.linalg.norm(dh)
+    return norms
