@@ -18,7 +18,7 @@ with :math:`\gamma = \sup|\sigma'|` (1 for tanh and ReLU), the product of
 (:cite:`pascanu2013`, section 2.1).
 
 This module measures these quantities with the core step functions
-(:func:`rnnlib.rnn_step_forward`, :func:`rnnlib.rnn_step_backward`). It is the home of
+(:func:`rnnlib.rnn.rnn_step_forward`, :func:`rnnlib.rnn.rnn_step_backward`). It is the home of
 the chapter "Difficulties of training".
 """
 from typing import NamedTuple
@@ -29,7 +29,7 @@ from ._validation import check_array, check_sequence_args
 from .activations import get_activation
 from .rnn import rnn_step_backward, rnn_step_forward
 
-#: sup |sigma'| of each activation: the gamma of the bound.
+#: The supremum of the activation's derivative, the :math:`\gamma` of the bound.
 DERIVATIVE_BOUND = {"tanh": 1.0, "relu": 1.0}
 
 
@@ -51,10 +51,10 @@ def spectral_radius(W):
 
 
 def rnn_forward_steps(x, h0, Wx, Wh, b, activation="tanh"):
-    r"""The vanilla RNN over a sequence, one :func:`rnnlib.rnn_step_forward` per step,
+    r"""The vanilla RNN over a sequence, one :func:`rnnlib.rnn.rnn_step_forward` per step,
     keeping every step's cache for :func:`rnn_backward_steps`.
 
-    Same numbers as :func:`rnnlib.rnn_forward`, which is faster; use this one when you
+    Same numbers as :func:`rnnlib.rnn.rnn_forward`, which is faster; use this one when you
     need the error at every hidden state.
 
     Parameters
@@ -84,7 +84,7 @@ def rnn_forward_steps(x, h0, Wx, Wh, b, activation="tanh"):
 
 
 def rnn_backward_steps(dh, caches):
-    r"""Backpropagation through time with :func:`rnnlib.rnn_step_backward`, returning
+    r"""Backpropagation through time with :func:`rnnlib.rnn.rnn_step_backward`, returning
     also the total error at every hidden state.
 
     The total error on :math:`h_t` is its direct (upstream) gradient plus what flows
@@ -185,7 +185,7 @@ def jacobian_products(h, Wh, activation="tanh"):
     ----------
     h : ndarray, shape (T, H)
         Hidden states :math:`h_1, \dots, h_T` of one sequence, e.g. ``h[n]`` from
-        :func:`rnnlib.rnn_forward`.
+        :func:`rnnlib.rnn.rnn_forward`.
     Wh : ndarray, shape (H, H)
     activation : {"tanh", "relu"}
 
@@ -254,7 +254,7 @@ def lstm_gradient_norms(x, h0, Wx, Wh, b, dout, c0=None):
     every k, for an LSTM whose loss sits at the last step.
 
     The LSTM counterpart of :func:`hidden_gradient_norms`: one forward pass with
-    :func:`rnnlib.lstm_step_forward`, then BPTT with :func:`rnnlib.lstm_step_backward`
+    :func:`rnnlib.lstm.lstm_step_forward`, then BPTT with :func:`rnnlib.lstm.lstm_step_backward`
     from the upstream gradient ``dout`` on :math:`h_T`. The error on the cell state is
     the total one, through the next cell and through :math:`h_k = o_k \odot \tanh c_k`:
 
@@ -300,7 +300,7 @@ def lstm_gradient_norms(x, h0, Wx, Wh, b, dout, c0=None):
 def gru_gradient_norms(x, h0, Wx, Wh, b, bhn, dout):
     r"""Norms of :math:`\partial L/\partial h_k` for every k, for a GRU whose loss sits at
     the last step (the GRU counterpart of :func:`hidden_gradient_norms`, with
-    :func:`rnnlib.gru_step_forward` and :func:`rnnlib.gru_step_backward`).
+    :func:`rnnlib.gru.gru_step_forward` and :func:`rnnlib.gru.gru_step_backward`).
 
     Parameters
     ----------

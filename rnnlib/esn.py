@@ -11,7 +11,7 @@ reservoir is a leaky-integrator network (jaeger2007), in the primer's row-vector
     \qquad y_t = h_t W_{hy} + b_y,
 
 with leak rate :math:`a \in (0, 1]` (:math:`a = 1` is the plain tanh RNN of
-:func:`rnnlib.rnn_forward`) and the optional output feedback :math:`y_{t-1} W_{yh}`.
+:func:`rnnlib.rnn.rnn_forward`) and the optional output feedback :math:`y_{t-1} W_{yh}`.
 The secret is in the initialization: the spectral radius of :math:`W_{hh}`, its
 sparsity and the input scaling. Derived in the chapter "Echo state networks".
 
@@ -569,7 +569,7 @@ class EchoStateNetwork:
         Parameters
         ----------
         path : str or os.PathLike
-            Target file; ``.npz`` is appended when missing (as :func:`numpy.savez` does).
+            Target file; ``.npz`` is appended when missing (as ``numpy.savez`` does).
 
         Returns
         -------

@@ -11,7 +11,7 @@ when run in a terminal) and prints a table: success rate (:meth:`rnnlib.tasks.Ta
 on a fresh test batch), median step of success, final test error rate, final loss and
 wall time. The chapters run the same configurations with fewer seeds and steps.
 
-To add an experiment, add an :class:`Experiment` to :data:`EXPERIMENTS`: a task, a
+To add an experiment, add an :class:`Experiment` to the dict ``EXPERIMENTS``: a task, a
 sequence length and a dict of named :class:`Config`.
 """
 import argparse

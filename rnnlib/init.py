@@ -260,7 +260,7 @@ def rnn_params(D, H, rng, scheme="glorot", *, gain=1.0, std=0.1, k=15,
 def lstm_params(D, H, rng, forget_bias=1.0, *, recurrent="orthogonal", gain=1.0,
                 input_std=None, dtype=np.float64):
     r"""Parameters of an LSTM: ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``, gate
-    blocks in the order i, f, o, g of :func:`rnnlib.lstm_forward`.
+    blocks in the order i, f, o, g of :func:`rnnlib.lstm.lstm_forward`.
 
     ``Wx`` is :func:`glorot` uniform (or Gaussian with ``input_std``); each of the four
     (H, H) blocks of ``Wh`` is :func:`orthogonal` times ``gain`` (or :func:`glorot`).
@@ -281,7 +281,7 @@ def lstm_params(D, H, rng, forget_bias=1.0, *, recurrent="orthogonal", gain=1.0,
 def gru_params(D, H, rng, *, recurrent="orthogonal", gain=1.0, input_std=None,
                dtype=np.float64):
     r"""Parameters of a GRU: ``{"Wx": (D, 3H), "Wh": (H, 3H), "b": (3H,), "bhn": (H,)}``,
-    gate blocks r, z, n of :func:`rnnlib.gru_forward` :cite:`cho2014`.
+    gate blocks r, z, n of :func:`rnnlib.gru.gru_forward` :cite:`cho2014`.
 
     ``Wx`` is :func:`glorot` uniform (or Gaussian with ``input_std``), each (H, H) block
     of ``Wh`` :func:`orthogonal` times ``gain`` (or :func:`glorot`), biases zero.

@@ -31,7 +31,7 @@ def save_weights(model, path):
     model : rnnlib.layers.Layer
         A built layer or :class:`~rnnlib.layers.Sequential`.
     path : str or os.PathLike
-        Target file; ``.npz`` is appended when missing (as :func:`numpy.savez` does).
+        Target file; ``.npz`` is appended when missing (as ``numpy.savez`` does).
 
     Returns
     -------

@@ -2,15 +2,15 @@ r"""Layer classes in the style of Keras, thin wrappers around the functional cor
 
 A layer owns named parameters (``layer.params``, a dict of arrays with the names of the
 core functions: ``Wx``, ``Wh``, ``b``, ``bhn``; ``W``, ``b`` for :class:`Dense`; ``W``
-for :class:`Embedding`) and, after :meth:`~Layer.backward`, their gradients
+for :class:`Embedding`) and, after ``backward``, their gradients
 (``layer.grads``, same keys). ``forward(x, mask=None)`` and ``backward(dout)`` call
-:func:`rnnlib.rnn_forward`, :func:`rnnlib.lstm_forward`, :func:`rnnlib.gru_forward`,
-:func:`rnnlib.temporal_affine_forward` and :func:`rnnlib.word_embedding_forward` and
+:func:`rnnlib.rnn.rnn_forward`, :func:`rnnlib.lstm.lstm_forward`, :func:`rnnlib.gru.gru_forward`,
+:func:`rnnlib.affine.temporal_affine_forward` and :func:`rnnlib.embedding.word_embedding_forward` and
 their backward passes: the math exists once, in the core.
 
 :class:`Sequential` stacks layers and exposes all parameters under prefixed names
-(``"0.Wx"``, ``"1.forward.Wh"``, ``"2.W"``), so :class:`rnnlib.SGD` and
-:class:`rnnlib.Adam` train a whole model with ``opt.step(model.params, model.grads)``.
+(``"0.Wx"``, ``"1.forward.Wh"``, ``"2.W"``), so :class:`rnnlib.optim.SGD` and
+:class:`rnnlib.optim.Adam` train a whole model with ``opt.step(model.params, model.grads)``.
 
 Variable-length sequences
 -------------------------
@@ -34,7 +34,7 @@ each sequence within its valid length (:cite:`schuster1997`).
 Parameters are initialised as in Keras: Glorot-uniform input weights
 :cite:`glorot2010`, orthogonal recurrent blocks :cite:`saxe2014` (:mod:`rnnlib.init`),
 zero biases except the LSTM's forget gate (``forget_bias=1``, :cite:`jozefowicz2015`).
-Randomness comes from the ``seed`` of a layer or the ``rng`` given to :meth:`build`.
+Randomness comes from the ``seed`` of a layer or the ``rng`` given to :meth:`Layer.build`.
 Derived in the chapter "Extensions".
 """
 import numpy as np
@@ -157,12 +157,12 @@ class Layer:
 
     @property
     def params(self):
-        """dict of ndarray: the parameters by name (empty before :meth:`build`)."""
+        """dict of ndarray: the parameters by name (empty before :meth:`Layer.build`)."""
         return self._params
 
     @property
     def grads(self):
-        """dict of ndarray: gradients of the last :meth:`backward`, keys of ``params``."""
+        """dict of ndarray: gradients of the last ``backward``, keys of ``params``."""
         return self._grads
 
     @property
@@ -344,7 +344,7 @@ class _Recurrent(Layer):
 
 class SimpleRNN(_Recurrent):
     r"""The vanilla RNN layer, :math:`h_t = \sigma_h(h_{t-1} W_{hh} + u_t W_{uh} + b_h)`,
-    on :func:`rnnlib.rnn_forward` / :func:`rnnlib.rnn_backward`.
+    on :func:`rnnlib.rnn.rnn_forward` / :func:`rnnlib.rnn.rnn_backward`.
 
     Parameters
     ----------
@@ -387,7 +387,7 @@ class SimpleRNN(_Recurrent):
 
 class LSTM(_Recurrent):
     r"""The LSTM layer (:cite:`hochreiter1997`, :cite:`gers2000`) on
-    :func:`rnnlib.lstm_forward` / :func:`rnnlib.lstm_backward`, starting from
+    :func:`rnnlib.lstm.lstm_forward` / :func:`rnnlib.lstm.lstm_backward`, starting from
     :math:`h_0 = c_0 = 0`.
 
     Parameters
@@ -427,8 +427,8 @@ class LSTM(_Recurrent):
 
 
 class GRU(_Recurrent):
-    r"""The GRU layer (:cite:`cho2014`, PyTorch's variant) on :func:`rnnlib.gru_forward`
-    / :func:`rnnlib.gru_backward`.
+    r"""The GRU layer (:cite:`cho2014`, PyTorch's variant) on :func:`rnnlib.gru.gru_forward`
+    / :func:`rnnlib.gru.gru_backward`.
 
     Parameters
     ----------
@@ -568,7 +568,7 @@ class Bidirectional(_Container):
 
 class Dense(Layer):
     r"""The affine readout :math:`y = h W + b` on every step (or on a single state), on
-    :func:`rnnlib.temporal_affine_forward`. The output nonlinearity :math:`\sigma_y`
+    :func:`rnnlib.affine.temporal_affine_forward`. The output nonlinearity :math:`\sigma_y`
     belongs to the loss (softmax cross-entropy, or none for the squared error).
 
     Parameters
@@ -629,7 +629,7 @@ class Dense(Layer):
 
 class Embedding(Layer):
     r"""Symbol indices to vectors, :math:`u_t = W[x_t]`, on
-    :func:`rnnlib.word_embedding_forward`. Must be the first layer of a model.
+    :func:`rnnlib.embedding.word_embedding_forward`. Must be the first layer of a model.
 
     Parameters
     ----------

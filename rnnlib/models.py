@@ -58,8 +58,8 @@ class SequenceModel:
     input_size, hidden_size, output_size : int
         D, H and K.
     loss : {"mse", "softmax"}
-        :func:`rnnlib.mean_squared_error` on float targets (N, T, K), or
-        :func:`rnnlib.temporal_softmax_loss` on int targets (N, T). For a
+        :func:`rnnlib.losses.mean_squared_error` on float targets (N, T, K), or
+        :func:`rnnlib.losses.temporal_softmax_loss` on int targets (N, T). For a
         :class:`rnnlib.tasks.Task` use ``loss="mse"`` if ``task.kind == "regression"``,
         else ``"softmax"`` (:meth:`for_task` does it).
     rng : numpy.random.Generator

@@ -235,7 +235,7 @@ class Task:
     baseline_loss : float
         The loss of the best predictor that ignores the input (mean squared error of
         predicting the target's mean; cross-entropy of the class frequencies, summed over
-        the target steps as :func:`rnnlib.temporal_softmax_loss` does). A network whose
+        the target steps as :func:`rnnlib.losses.temporal_softmax_loss` does). A network whose
         loss stays here has learned nothing.
     baseline_error : float
         The error rate (fraction of wrong sequences, see :meth:`errors`) of that trivial
