@@ -33,7 +33,7 @@ damping* of :cite:`martens2011` (:math:`J_h` the Jacobian of the hidden states,
 :math:`G`: a forward pass of the R-operator (Pearlmutter 1994, Schraudolph 2002) gives
 :math:`J_h v` and :math:`J v` (:func:`r_forward`), the loss Hessian weights the result
 (:func:`loss_hessian_product`), and the ordinary backward pass of the core
-(:func:`rnnlib.temporal_affine_backward`, :func:`rnnlib.rnn_backward`), which is linear
+(:func:`rnnlib.affine.temporal_affine_backward`, :func:`rnnlib.rnn.rnn_backward`), which is linear
 in its upstream gradient, multiplies by :math:`J^\top` (:func:`gauss_newton_product`).
 One product costs about as much as one gradient.
 
@@ -139,9 +139,9 @@ class Linearization(NamedTuple):
     grads: dict
     #: ndarray, shape (N, T, H): the hidden states.
     h: np.ndarray
-    #: tuple, the cache of :func:`rnnlib.rnn_forward`.
+    #: tuple, the cache of :func:`rnnlib.rnn.rnn_forward`.
     cache: tuple
-    #: tuple, the cache of :func:`rnnlib.temporal_affine_forward`.
+    #: tuple, the cache of :func:`rnnlib.affine.temporal_affine_forward`.
     out_cache: tuple
     #: ndarray, shape (T, N, H): :math:`\sigma_h'(a_t)`, time-major.
     fprime: np.ndarray
@@ -191,7 +191,7 @@ def linearize(params, inputs, targets, mask=None, loss="mse", activation="tanh")
     mask : ndarray of bool, shape (N, T), optional for ``"mse"``
         The steps that carry a target.
     loss : {"mse", "softmax"}
-        :func:`rnnlib.mean_squared_error` or :func:`rnnlib.temporal_softmax_loss`.
+        :func:`rnnlib.losses.mean_squared_error` or :func:`rnnlib.losses.temporal_softmax_loss`.
     activation : {"tanh", "relu"}
 
     Returns
