@@ -1,8 +1,12 @@
 # The RNN Primer: build the book, run the tests, open the chapters in JupyterLab.
 #
 #   make book   execute every chapter and write the HTML to _build/html
-#   make test   unit tests of rnnlib and every chapter notebook (nbval), on 2 processes
+#   make test   every test: rnnlib's unit tests and every chapter notebook (nbval, on 2
+#               processes), then the book build with warnings as errors, then the
+#               browser tests of the rendered pages (headless Chromium)
 #   make lab    open book/ in JupyterLab
+#
+# The parts of `make test` run alone: make test-unit, make book, make test-browser.
 #
 # Each target creates the virtual environment .venv on first use and reuses it; a stamp
 # file per requirements set makes pip run again only when a requirements file changes.
@@ -27,13 +31,15 @@ CELL_TIMEOUT := 300
 # Progress bars are for people; builds and test logs stay clean.
 RUN_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 RNNLIB_PROGRESS=0
 
-.PHONY: help book test lab clean
+.PHONY: help book test test-unit test-browser lab clean
 
 help:
-	@echo "make book   execute the chapters and build the HTML book in _build/html"
-	@echo "make test   run the tests of rnnlib and every chapter notebook"
-	@echo "make lab    open the chapters in JupyterLab"
-	@echo "make clean  remove _build (the executed-notebook cache included)"
+	@echo "make book          execute the chapters and build the HTML book in _build/html"
+	@echo "make test          all tests: test-unit, the book build (-W), test-browser"
+	@echo "make test-unit     the tests of rnnlib and every chapter notebook (nbval)"
+	@echo "make test-browser  the rendered pages in headless Chromium (after make book)"
+	@echo "make lab           open the chapters in JupyterLab"
+	@echo "make clean         remove _build (the executed-notebook cache included)"
 
 # --- the virtual environment ------------------------------------------------------
 
@@ -50,6 +56,13 @@ $(VENV)/.book-installed: requirements.txt pyproject.toml | $(BIN)/python
 $(VENV)/.test-installed: requirements-test.txt requirements.txt pyproject.toml | $(BIN)/python
 	@echo "Installing requirements-test.txt and rnnlib into $(VENV) (the first time takes a few minutes)"
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt -e .
+	touch $@
+
+# The browser tests: Debian's Chromium (installed by .ci/install-browser, as root) driven
+# by Playwright; no browser is downloaded.
+$(VENV)/.browser-installed: requirements-browser.txt .ci/install-browser | $(BIN)/python
+	.ci/install-browser
+	$(BIN)/python -m pip install --quiet -r requirements-browser.txt
 	touch $@
 
 $(VENV)/.lab-installed: $(VENV)/.book-installed
@@ -77,14 +90,25 @@ book: $(VENV)/.book-installed
 
 # pytest exits with 5 when it collected nothing: that is a broken suite, not a pass.
 # --dist loadfile keeps the cells of one notebook on one worker, in order.
-test: $(VENV)/.test-installed
+test:
+	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory test-browser
+
+# tests/browser is left out here: it needs the built book (make test-browser).
+test-unit: $(VENV)/.test-installed
 	@rc=0; \
 	$(RUN_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile \
 	  --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
-	  tests $(NOTEBOOKS) || rc=$$?; \
+	  --ignore=tests/browser tests $(NOTEBOOKS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then \
 	  echo "error: pytest collected no tests from tests/ and book/*.ipynb" >&2; exit 1; \
 	fi; \
+	exit $$rc
+
+test-browser: $(VENV)/.browser-installed
+	@rc=0; $(RUN_ENV) $(BIN)/python -m pytest -p no:cacheprovider tests/browser || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no browser tests" >&2; exit 1; fi; \
 	exit $$rc
 
 # Extra options for JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port 8889".
