@@ -27,6 +27,8 @@ import numpy as np
 
 from ._validation import check_array, check_sequence_args
 from .activations import get_activation
+from .gru import gru_step_backward, gru_step_forward
+from .lstm import lstm_step_backward, lstm_step_forward
 from .rnn import rnn_step_backward, rnn_step_forward
 
 #: The supremum of the activation's derivative, the :math:`\gamma` of the bound.
@@ -236,8 +238,6 @@ def jacobian_product_bound(Wh, activation="tanh", steps=1):
 
 
 # --- Gated cells (chapter "LSTM and GRU") -------------------------------------------
-from .gru import gru_step_backward, gru_step_forward  # noqa: E402
-from .lstm import lstm_step_backward, lstm_step_forward  # noqa: E402
 
 
 class LSTMGradientNorms(NamedTuple):

@@ -93,6 +93,21 @@ EXPERIMENTS = {
             "SGD + clip + Omega": Config(init=_SPARSE_095, lr=0.5, clip_norm=1.0,
                                          omega_weight=2.0),
         }),
+    "adding": Experiment(
+        "Gated cells against the vanilla RNN on the adding problem (chapter 'LSTM and "
+        "GRU'): 32 units, batches of 64, Adam with clipping by norm at 1.",
+        task="adding", T=50, hidden_size=32, batch_size=64,
+        configs={
+            "tanh RNN, orthogonal": Config(init={"scheme": "orthogonal"}, optimizer="adam",
+                                           lr=3e-3, clip_norm=1.0),
+            "IRNN": Config(activation="relu", init={"scheme": "identity", "input_std": 0.001},
+                           optimizer="adam", lr=1e-3, clip_norm=1.0),
+            "LSTM, forget bias 1": Config(cell="lstm", init={"forget_bias": 1.0},
+                                          optimizer="adam", lr=3e-3, clip_norm=1.0),
+            "LSTM, forget bias 0": Config(cell="lstm", init={"forget_bias": 0.0},
+                                          optimizer="adam", lr=3e-3, clip_norm=1.0),
+            "GRU": Config(cell="gru", optimizer="adam", lr=3e-3, clip_norm=1.0),
+        }),
 }
 
 
