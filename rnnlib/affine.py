@@ -1,5 +1,4 @@
 r"""The temporal affine readout :math:`y_t = h_t W_{hy} + b_y`, applied at every step."""
-import numpy as np
 
 from ._validation import check_array
 

@@ -36,7 +36,6 @@ import argparse
 import os
 import sys
 import time
-import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +44,7 @@ from . import init as _init
 from .activations import log_softmax, softmax
 from .affine import temporal_affine_backward, temporal_affine_forward
 from .embedding import word_embedding_backward, word_embedding_forward
+from .io import load_archive, save_archive
 from .losses import temporal_softmax_loss
 from .lstm import lstm_backward, lstm_forward
 from .optim import Adam, clip_grad_norm
@@ -459,17 +459,13 @@ def save(model, path):
     and ``info.<key>`` for each entry of ``model.info`` (numbers or strings). Returns the
     path written (``.npz`` appended when missing).
     """
-    path = os.fspath(path)
-    if not path.endswith(".npz"):
-        path += ".npz"
     info = {f"info.{k}": np.asarray(v) for k, v in model.info.items()}
     bad = [k for k, v in info.items() if v.dtype.kind not in "iufbU"]
     if bad:
         raise ValueError(f"model.info values must be numbers or strings; {bad} are not")
-    np.savez(path, __format__=np.array(FORMAT), __version__=np.array(VERSION),
-             vocab=np.array(list(model.vocab.chars)), hidden_size=np.array(model.hidden_size),
-             embed_size=np.array(model.embed_size), **model.params, **info)
-    return path
+    return save_archive(path, FORMAT, VERSION, dict(
+        vocab=np.array(list(model.vocab.chars)), hidden_size=np.array(model.hidden_size),
+        embed_size=np.array(model.embed_size), **model.params, **info))
 
 
 def load(path):
@@ -479,19 +475,7 @@ def load(path):
     ``__format__ = "rnnlib-charlm"``, a newer version, missing or misshapen weights).
     """
     name = os.fspath(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise
-    except (ValueError, OSError, EOFError, AttributeError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{name!r} is not a charlm model (.npz): {err}") from None
-    fmt = arrays.get("__format__")
-    if fmt is None or fmt.shape != () or str(fmt) != FORMAT:
-        raise ValueError(f"{name!r} is not a charlm model (no __format__ = {FORMAT!r})")
-    if int(arrays["__version__"]) > VERSION:
-        raise ValueError(f"{name!r} has format version {int(arrays['__version__'])}; this "
-                         f"rnnlib reads versions up to {VERSION}")
+    arrays = load_archive(path, FORMAT, VERSION, "a charlm model")
     missing = [k for k in ("vocab", "hidden_size", "embed_size") + PARAM_NAMES
                if k not in arrays]
     if missing:

@@ -21,12 +21,12 @@ then the thin :class:`EchoStateNetwork` that holds the arrays, fits, predicts on
 ahead, generates free-running and saves to / loads from ``.npz``.
 """
 import os
-import zipfile
 
 import numpy as np
 
 from ._validation import check_array, check_finite
 from .analysis import spectral_radius as _exact_spectral_radius
+from .io import load_archive, save_archive
 
 #: The format marker and version stored in every saved network (under the keys
 #: ``__format__`` and ``__version__``, as in :mod:`rnnlib.io`).
@@ -577,16 +577,12 @@ class EchoStateNetwork:
             The file written.
         """
         self._check_fitted()
-        path = os.fspath(path)
-        if not path.endswith(".npz"):
-            path += ".npz"
         arrays = dict(W_uh=self.W_uh, W_hh=self.W_hh, b=self.b, W_hy=self.W_hy, b_y=self.b_y,
                       state_=self.state_, leak_rate=np.array(self.leak_rate),
                       ridge=np.array(self.ridge))
         if self.W_yh is not None:
             arrays["W_yh"] = self.W_yh
-        np.savez(path, __format__=np.array(FORMAT), __version__=np.array(VERSION), **arrays)
-        return path
+        return save_archive(path, FORMAT, VERSION, arrays)
 
     @classmethod
     def load(cls, path):
@@ -600,32 +596,16 @@ class EchoStateNetwork:
         FileNotFoundError
             If there is no file at ``path``.
         """
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (ValueError, EOFError, zipfile.BadZipFile) as err:
-            raise ValueError(f"{os.fspath(path)!r} is not a saved EchoStateNetwork "
-                             f"(not a NumPy .npz file: {err})") from None
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError(f"{os.fspath(path)!r} is not a saved EchoStateNetwork "
-                             "(a .npy array, not an .npz archive)")
-        with data:
-            if "__format__" not in data.files or str(data["__format__"]) != FORMAT:
-                raise ValueError(f"{os.fspath(path)!r} is not a saved EchoStateNetwork "
-                                 f"(no format marker {FORMAT!r})")
-            version = int(data["__version__"]) if "__version__" in data.files else None
-            if version != VERSION:
-                raise ValueError(f"{os.fspath(path)!r} has format version {version}; "
-                                 f"this rnnlib reads version {VERSION}")
-            missing = {"W_uh", "W_hh", "b", "W_hy", "b_y", "state_", "leak_rate",
-                       "ridge"} - set(data.files)
-            if missing:
-                raise ValueError(f"{os.fspath(path)!r} is not a complete saved "
-                                 f"EchoStateNetwork: missing {sorted(missing)}")
-            esn = cls.__new__(cls)
-            for name in ("W_uh", "W_hh", "b", "W_hy", "b_y", "state_"):
-                setattr(esn, name, data[name])
-            esn.W_yh = data["W_yh"] if "W_yh" in data.files else None
-            esn.leak_rate = float(data["leak_rate"])
-            esn.ridge = float(data["ridge"])
+        data = load_archive(path, FORMAT, VERSION, "a saved EchoStateNetwork")
+        missing = {"W_uh", "W_hh", "b", "W_hy", "b_y", "state_", "leak_rate", "ridge"} - set(data)
+        if missing:
+            raise ValueError(f"{os.fspath(path)!r} is not a complete saved "
+                             f"EchoStateNetwork: missing {sorted(missing)}")
+        esn = cls.__new__(cls)
+        for name in ("W_uh", "W_hh", "b", "W_hy", "b_y", "state_"):
+            setattr(esn, name, data[name])
+        esn.W_yh = data.get("W_yh")
+        esn.leak_rate = float(data["leak_rate"])
+        esn.ridge = float(data["ridge"])
         esn.n_outputs = esn.W_hy.shape[1]
         return esn

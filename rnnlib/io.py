@@ -9,7 +9,11 @@ against the model before anything is copied: a file that does not match raises a
 ``ValueError`` naming the first parameter that is missing, unexpected, or of another
 shape or dtype.
 
-Works for anything of :mod:`rnnlib.layers` (a :class:`~rnnlib.layers.Sequential` or a
+The two helpers :func:`save_archive` and :func:`load_archive` write and read any such
+archive with a format marker and version; :mod:`rnnlib.esn` and :mod:`rnnlib.charlm` store
+their models with them too.
+
+Weights files work for anything of :mod:`rnnlib.layers` (a :class:`~rnnlib.layers.Sequential` or a
 single layer): the model's ``params`` are the arrays written and, on loading, overwritten
 in place, so an optimizer holding them keeps working.
 """
@@ -21,6 +25,80 @@ import numpy as np
 FORMAT = "rnnlib-weights"
 VERSION = 1
 _META = ("__format__", "__version__", "__input_shape__")
+
+
+def save_archive(path, fmt, version, arrays):
+    """Write ``arrays`` to an ``.npz`` file with the entries ``__format__`` (``fmt``) and
+    ``__version__`` (``version``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Target file; ``.npz`` is appended when missing (as ``numpy.savez`` does).
+    fmt : str
+        The format marker, e.g. ``"rnnlib-weights"``.
+    version : int
+    arrays : dict of ndarray
+        Numbers and strings only (no object arrays).
+
+    Returns
+    -------
+    path : str
+        The file written.
+    """
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        path += ".npz"
+    np.savez(path, __format__=np.array(fmt), __version__=np.array(version), **arrays)
+    return path
+
+
+def load_archive(path, fmt, version, what):
+    """Read an ``.npz`` file written by :func:`save_archive` with ``allow_pickle=False``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    fmt : str
+        The format marker the file must carry.
+    version : int
+        The newest version this code reads.
+    what : str
+        What the file should be, for the error messages (e.g. ``"an rnnlib weights file"``).
+
+    Returns
+    -------
+    arrays : dict of ndarray
+        Every entry of the archive, the markers included.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If the file is not an ``.npz`` archive, has no ``__format__ = fmt`` entry, or has
+        a newer version.
+    """
+    name = os.fspath(path)
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("a single array (.npy), not an .npz archive")
+        with data:
+            arrays = {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{name!r} is not {what} (.npz): {err}") from None
+    marker = arrays.get("__format__")
+    if marker is None or marker.shape != () or str(marker) != fmt:
+        raise ValueError(f"{name!r} is an .npz archive but not {what} "
+                         f"(no __format__ = {fmt!r} entry)")
+    found = int(arrays["__version__"]) if "__version__" in arrays else None
+    if found is None or found > version:
+        raise ValueError(f"{name!r} has format version {found}; this rnnlib reads "
+                         f"versions up to {version}")
+    return arrays
 
 
 def save_weights(model, path):
@@ -41,37 +119,8 @@ def save_weights(model, path):
     if not getattr(model, "built", False):
         raise ValueError("the model is not built yet, so it has no weights to save; "
                          "call build(input_shape) or forward once")
-    path = os.fspath(path)
-    if not path.endswith(".npz"):
-        path += ".npz"
     shape = np.array([-1 if s is None else s for s in model.input_shape], dtype=np.int64)
-    np.savez(path, __format__=np.array(FORMAT), __version__=np.array(VERSION),
-             __input_shape__=shape, **model.params)
-    return path
-
-
-def _read(path):
-    """All arrays of a weights file as a dict, or ValueError for anything else."""
-    try:
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError("a single array (.npy), not an .npz archive")
-        with data:
-            arrays = {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{os.fspath(path)!r} is not an rnnlib weights file (.npz): "
-                         f"{err}") from None
-    fmt = arrays.get("__format__")
-    if fmt is None or fmt.shape != () or str(fmt) != FORMAT:
-        raise ValueError(f"{os.fspath(path)!r} is an .npz archive but not an rnnlib weights "
-                         f"file (no __format__ = {FORMAT!r} entry)")
-    version = int(arrays["__version__"])
-    if version > VERSION:
-        raise ValueError(f"{os.fspath(path)!r} has format version {version}; this rnnlib "
-                         f"reads versions up to {VERSION}")
-    return arrays
+    return save_archive(path, FORMAT, VERSION, dict(model.params, __input_shape__=shape))
 
 
 def load_weights(model, path):
@@ -91,7 +140,7 @@ def load_weights(model, path):
     model
         The same object, with its parameters overwritten in place.
     """
-    arrays = _read(path)
+    arrays = load_archive(path, FORMAT, VERSION, "an rnnlib weights file")
     if not model.built:
         model.build(tuple(None if s < 0 else int(s) for s in arrays["__input_shape__"]))
     params = model.params
