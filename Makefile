@@ -39,6 +39,7 @@ help:
 	@echo "make test-unit     the tests of rnnlib and every chapter notebook (nbval)"
 	@echo "make test-browser  the rendered pages in headless Chromium (after make book)"
 	@echo "make lab           open the chapters in JupyterLab"
+	@echo "make pdf           the whole book as one PDF, _build/pdf/rnn-primer.pdf (headless Chromium)"
 	@echo "make clean         remove _build (the executed-notebook cache included)"
 
 # --- the virtual environment ------------------------------------------------------
@@ -118,3 +119,16 @@ lab: $(VENV)/.lab-installed
 
 clean:
 	rm -rf _build
+
+# --- the book as one PDF ----------------------------------------------------------
+
+# The whole book on one HTML page (jupyter-book's singlehtml builder, reading the same
+# execution cache as `make book`: after it, no chapter is executed again; without it,
+# this build executes them one by one), printed to A4 by headless Chromium
+# (scripts/build_pdf.py), which first checks that every formula is typeset, every
+# figure loaded and nothing came from the network.
+.PHONY: pdf
+pdf: $(VENV)/.book-installed $(VENV)/.browser-installed
+	$(BIN)/python -c "import matplotlib.pyplot"  # build matplotlib's font cache here, not on a chapter's stderr
+	$(RUN_ENV) $(BIN)/jupyter-book build . --builder singlehtml -W -n --keep-going
+	$(BIN)/python scripts/build_pdf.py --html-dir _build/singlehtml --output _build/pdf/rnn-primer.pdf
