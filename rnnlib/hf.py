@@ -536,7 +536,8 @@ class HessianFree:
 
     Each :meth:`step` on a batch: linearise (loss, gradient :math:`g`); run
     :func:`conjugate_gradient` on :math:`(G + \lambda I + \lambda\mu J_h^\top H_S J_h)\,
-    \delta = -g` from the previous solution times ``decay``; backtrack over the stored CG
+    \delta = -g` from the previous solution times ``decay``, with :math:`G` (and the
+    structural term) measured on the first ``curvature_size`` sequences of the batch; backtrack over the stored CG
     iterates, going back while the loss of the earlier iterate is lower; accept the step
     if it lowers the loss; set :math:`\lambda` by :func:`update_damping` from the
     reduction ratio against the undamped model :math:`M(\delta) = g^\top\delta +
@@ -557,6 +558,12 @@ class HessianFree:
         :math:`0 \le \text{decay} \le 1` (0.95 in :cite:`martens2010`).
     cg_tol : float
         ``tol`` of :func:`conjugate_gradient`.
+    curvature_size : int, optional
+        If given, the Gauss-Newton products use only the first ``curvature_size``
+        sequences of each batch, while the gradient, the backtracking and the reduction
+        ratio use all of it: a large batch keeps the noise of :math:`g` and :math:`\rho`
+        low, a small one keeps the dozens of products per step cheap
+        :cite:`martens2010`. Default: the whole batch.
 
     Attributes
     ----------
@@ -566,7 +573,7 @@ class HessianFree:
     """
 
     def __init__(self, loss="mse", activation="tanh", damping=1.0, structural=0.0,
-                 max_cg_iters=50, decay=0.95, cg_tol=5e-4):
+                 max_cg_iters=50, decay=0.95, cg_tol=5e-4, curvature_size=None):
         check_choice("loss", loss, LOSSES)
         check_choice("activation", activation, ("tanh", "relu"))
         if not damping > 0 or not math.isfinite(damping):
@@ -578,6 +585,12 @@ class HessianFree:
         if isinstance(max_cg_iters, bool) or not isinstance(max_cg_iters, (int, np.integer)) \
                 or max_cg_iters <= 0:
             raise ValueError(f"max_cg_iters must be a positive integer; got {max_cg_iters!r}")
+        if curvature_size is not None and (
+                isinstance(curvature_size, bool)
+                or not isinstance(curvature_size, (int, np.integer)) or curvature_size <= 0):
+            raise ValueError(f"curvature_size must be a positive integer or None; "
+                             f"got {curvature_size!r}")
+        self.curvature_size = curvature_size
         self.loss, self.activation = loss, activation
         self.damping, self.structural = float(damping), float(structural)
         self.max_cg_iters, self.decay, self.cg_tol = max_cg_iters, decay, cg_tol
@@ -616,9 +629,14 @@ class HessianFree:
         if not np.all(np.isfinite(g)):
             raise ValueError("the gradient is not finite; lower the initial weights")
         lam = self.damping
+        curv = lin
+        if self.curvature_size is not None and self.curvature_size < inputs.shape[0]:
+            n = self.curvature_size
+            curv = linearize(params, inputs[:n], targets[:n], None if mask is None else mask[:n],
+                             loss=self.loss, activation=self.activation)
 
         def A(x):
-            return pack(gauss_newton_product(lin, unpack(x, params), lam, self.structural))
+            return pack(gauss_newton_product(curv, unpack(x, params), lam, self.structural))
 
         x0 = None
         if self._previous is not None and self._previous.shape == g.shape:
@@ -637,7 +655,7 @@ class HessianFree:
                 break
             best, j = earlier, j - 1
         chosen, delta = cg.iterates[j]
-        Gd = pack(gauss_newton_product(lin, unpack(delta, params)))
+        Gd = pack(gauss_newton_product(curv, unpack(delta, params)))
         predicted = float(g @ delta + 0.5 * delta @ Gd)
         rho = reduction_ratio(best - lin.loss, predicted) if predicted < 0 else -math.inf
         accepted = best < lin.loss

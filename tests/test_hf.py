@@ -246,6 +246,28 @@ def test_hessian_free_step_follows_its_quadratic_model_and_rules(rng):
     assert any(np.any(params[k] != before[k]) for k in params)
 
 
+def test_hessian_free_step_takes_its_curvature_from_the_first_sequences(rng):
+    params = make_params(rng)
+    x, y, mask = make_batch(rng, "mse")
+    g = hf.pack(hf.linearize(params, x, y, mask).grads)          # the whole batch
+    sub = hf.linearize(params, x[:2], y[:2], mask[:2])            # the curvature subset
+    Ag = hf.pack(hf.gauss_newton_product(sub, hf.unpack(g, params), 10.0, 0.5))
+    expected = -(g @ g) / (g @ Ag) * g          # the first CG iterate from 0, p = -g
+    theta = hf.pack(params)
+    opt = hf.HessianFree(damping=10.0, structural=0.5, max_cg_iters=1, curvature_size=2)
+    info = opt.step(params, x, y, mask)
+    assert info.accepted and info.cg_iters == 1
+    assert rel_error(hf.pack(params) - theta, expected) < 1e-10
+    # the loss and its decrease are those of the whole batch
+    assert info.new_loss == pytest.approx(hf.objective(params, x, y, mask))
+    # a curvature batch at least as large as the batch is the whole batch
+    whole, large = make_params(np.random.default_rng(7)), make_params(np.random.default_rng(7))
+    hf.HessianFree(max_cg_iters=5).step(whole, x, y, mask)
+    hf.HessianFree(max_cg_iters=5, curvature_size=N).step(large, x, y, mask)
+    for k in whole:
+        np.testing.assert_array_equal(whole[k], large[k])
+
+
 @pytest.mark.parametrize("loss", ["mse", "softmax"])
 def test_hessian_free_fits_a_small_batch(rng, loss):
     params = make_params(rng, K=3)
@@ -348,5 +370,8 @@ def test_bad_optimizer_settings_raise():
         hf.HessianFree(decay=1.5)
     with pytest.raises(ValueError, match="max_cg_iters"):
         hf.HessianFree(max_cg_iters=0)
+    for size in (0, 2.5, True):
+        with pytest.raises(ValueError, match="curvature_size"):
+            hf.HessianFree(curvature_size=size)
     with pytest.raises(ValueError, match="rho"):
         hf.update_damping(1.0, math.nan)
