@@ -19,14 +19,11 @@ each chapter on a new page and wraps long code lines instead of cutting them off
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
-import http.server
 import re
-import sys
-import threading
 import time
 from pathlib import Path
+
+from local_server import serve
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [
@@ -116,18 +113,6 @@ FOOTER = (
 )
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the signature of the base class)
-        pass
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        # The browser closes connections it no longer needs; anything else is printed.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 def book_page(html_dir):
     """Path, relative to ``html_dir``, of the page that holds the whole book.
 
@@ -142,21 +127,6 @@ def book_page(html_dir):
                          "(jupyter-book build . --builder singlehtml), or run make pdf")
     redirect = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', index.read_text(), re.I)
     return redirect.group(1) if redirect else "index.html"
-
-
-@contextlib.contextmanager
-def serve(directory):
-    """Serve ``directory`` over HTTP on 127.0.0.1 (a free port); yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = _Server(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def print_pdf(html_dir, output, chromium="/usr/bin/chromium", timeout_s=180.0):

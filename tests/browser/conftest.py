@@ -21,11 +21,8 @@ assert on.
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +30,9 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+from local_server import serve  # noqa: E402 (scripts/ is not a package)
+
 # The built book; BOOK_HTML_DIR tests a build elsewhere (e.g. `jupyter-book build
 # --path-output DIR` writes DIR/_build/html).
 HTML_DIR = Path(os.environ.get("BOOK_HTML_DIR", REPO / "_build" / "html")).resolve()
@@ -105,30 +105,11 @@ def html_dir():
     return HTML_DIR
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the signature of the base class)
-        pass
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        # The browser closes connections it no longer needs (a request it cancelled);
-        # anything else is a real error of the server and is printed.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 @pytest.fixture(scope="session")
 def base_url(html_dir):
     """URL of ``_build/html`` served by a local HTTP server (a thread of this process)."""
-    handler = functools.partial(_QuietHandler, directory=str(html_dir))
-    server = _Server(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serve(html_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
