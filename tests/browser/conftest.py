@@ -176,6 +176,12 @@ async (timeoutMs) => {
       out.rawMath.push(node.nodeValue.trim().slice(0, 120));
     }
   }
+  // A Markdown table that was not parsed shows up as a paragraph of "| a | b |" lines
+  // with a separator row ("|---|", or "|—|" after smart quotes).
+  out.rawTables = Array.from(root.querySelectorAll("p"))
+    .map((p) => p.textContent)
+    .filter((t) => /^\\s*\\|.*\\|\\s*$/m.test(t) && /\\|\\s*:?[-\\u2014\\u2013]+:?\\s*\\|/.test(t))
+    .map((t) => t.trim().slice(0, 120));
   out.links = Array.from(document.querySelectorAll("a[href]")).map((a) => a.href);
   out.ids = Array.from(document.querySelectorAll("[id]")).map((e) => e.id)
     .concat(Array.from(document.querySelectorAll("a[name]")).map((a) => a.name));

@@ -1,5 +1,5 @@
-"""Every page of the built book, in headless Chromium: no errors, typeset math, loaded
-images, working links, and a readable dark mode. One test per page and check; the ids
+"""Every page of the built book, in headless Chromium: no errors, typeset math, rendered
+tables, loaded images, working links, and a readable dark mode. One test per page and check; the ids
 are the page names (``book/esn``). Run after ``make book``::
 
     python -m pytest -p no:cacheprovider tests/browser
@@ -53,6 +53,11 @@ def test_math_is_typeset(page_name, light):
         assert data["mathUntypeset"] == [], f"math elements without typeset output: {data['mathUntypeset']}"
         assert data["mjxCount"] >= data["mathCount"]
     assert data["mathErrors"] == [], f"MathJax could not typeset: {data['mathErrors']}"
+
+
+def test_markdown_tables_are_rendered(page_name, light):
+    raw = light(page_name).data["rawTables"]
+    assert raw == [], f"Markdown tables shown as text instead of tables: {raw}"
 
 
 def test_images_load(page_name, light):
