@@ -23,17 +23,9 @@ import re
 import time
 from pathlib import Path
 
-from local_server import serve
+from local_server import CHROMIUM_ARGS, serve
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 # Added to the page before printing, on top of the theme's own print stylesheet.
 PRINT_CSS = """

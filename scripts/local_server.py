@@ -1,11 +1,22 @@
-"""A static HTTP server on 127.0.0.1 for the built book, used by the browser tests
-(tests/browser/conftest.py) and the PDF build (scripts/build_pdf.py): search and MathJax
-need http://, not file://."""
+"""What the browser tests (tests/browser/conftest.py) and the PDF build
+(scripts/build_pdf.py) share: a static HTTP server on 127.0.0.1 for the built book (search
+and MathJax need http://, not file://) and the flags of the headless Chromium."""
 import contextlib
 import functools
 import http.server
 import sys
 import threading
+
+#: Flags for Debian's Chromium here: no sandbox (root), no GPU, and no background traffic
+#: to hosts this machine cannot reach.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -31,20 +31,12 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
-from local_server import serve  # noqa: E402 (scripts/ is not a package)
+from local_server import CHROMIUM_ARGS, serve  # noqa: E402 (scripts/ is not a package)
 
 # The built book; BOOK_HTML_DIR tests a build elsewhere (e.g. `jupyter-book build
 # --path-output DIR` writes DIR/_build/html).
 HTML_DIR = Path(os.environ.get("BOOK_HTML_DIR", REPO / "_build" / "html")).resolve()
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Milliseconds: one page load, and the wait for MathJax, images and search results.
 TIMEOUT_MS = 30_000
 # Folders of the build that hold assets, not pages.
