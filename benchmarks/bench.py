@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/bench.py [--quick] [--repeats K] [--models rnn,lstm,gru]
                                [--dtypes float32,float64] [--shapes S0,S1,S2]
-                               [--json out.json]
+                               [--keep-freed-memory] [--json out.json]
 
 Set the BLAS thread count in the environment (``OPENBLAS_NUM_THREADS=1``); torch gets
 the same number of threads as NumPy's BLAS, and both are printed.
@@ -28,12 +28,19 @@ three times that (plus dx, dh through W_hh, dWx and dWh). Element-wise work is n
 counted. The reference rate is ``np.matmul`` of two 1024 x 1024 matrices of the same
 dtype, measured in the same run.
 
+Two columns explain the ratio: ``floor/torch``, the time of the counted matrix products
+alone with NumPy's BLAS (``gemm_floor``) over torch's time, and, for the float32 LSTM that
+torch runs through oneDNN's fused kernel, ``vs unfused``: rnnlib over torch with oneDNN
+switched off.
+
 Memory: the bytes held by the arrays of rnnlib's BPTT cache at shape S2 (parameters
 excluded, since the caller owns them) and the peak resident set size of this process.
 If :mod:`rnnlib.esn` is present, the reservoir of the echo state network is timed too:
 state collection and ridge fit for 1000 units and 2000 steps.
 """
 import argparse
+import ctypes
+import ctypes.util
 import gc
 import importlib.util
 import json
@@ -43,6 +50,7 @@ import resource
 import statistics
 import sys
 import time
+import warnings
 
 import numpy as np
 import threadpoolctl
@@ -102,9 +110,27 @@ def interleaved(fns, repeats, warmup, min_time):
     return times
 
 
+def uses_onednn(model, dtype_name):
+    """Whether torch's CPU build runs this model through oneDNN's fused RNN kernel: the
+    float32 LSTM does (``torch.backends.mkldnn``), the other rows use torch's own loop."""
+    return model == "lstm" and dtype_name == "float32" and torch.backends.mkldnn.is_available()
+
+
+def without_onednn(fn):
+    """``fn`` run with oneDNN switched off, so that torch uses its unfused LSTM."""
+    def run():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)   # a note about Intel GPUs' TF32
+            with torch.backends.mkldnn.flags(enabled=False):
+                return fn()
+    return run
+
+
 def make_case(model, dtype_name, shape, seed=0):
-    """The rnnlib and torch callables (fwd, fwd+bwd) for one model, dtype and shape, with
-    the same weights and inputs, plus a function returning rnnlib's cache."""
+    """The callables to time for one model, dtype and shape, as {pass: {name: fn}} with
+    pass "fwd" and "fwd+bwd" and names "rnnlib", "torch" (plus "torch-unfused" for the
+    float32 LSTM, see ``uses_onednn``), all with the same weights and inputs; plus a
+    function returning rnnlib's cache and rnnlib's arguments."""
     np_dtype, torch_dtype = DTYPES[dtype_name]
     N, T, D, H = shape
     torch.manual_seed(seed)
@@ -143,7 +169,49 @@ def make_case(model, dtype_name, shape, seed=0):
     def cache():
         return forward(*args)[1]
 
-    return {"fwd": (ours_fwd, torch_fwd), "fwd+bwd": (ours_fwdbwd, torch_fwdbwd)}, cache, args
+    fns = {"fwd": {"rnnlib": ours_fwd, "torch": torch_fwd},
+           "fwd+bwd": {"rnnlib": ours_fwdbwd, "torch": torch_fwdbwd}}
+    if uses_onednn(model, dtype_name):
+        for by_name in fns.values():
+            by_name["torch-unfused"] = without_onednn(by_name["torch"])
+    return fns, cache, args
+
+
+def gemm_floor(model, dtype_name, shape, seed=0):
+    """The matrix products of rnnlib's sequence pass alone, as (fwd, fwd+bwd) callables:
+    the input projection, the T recurrent products, and in the backward pass the T
+    products through W_hh plus dx, dWx and dWh as single products, all with NumPy's BLAS
+    on preallocated arrays. These are exactly the FLOPs that ``matmul_flops`` counts, so
+    the time is a floor for any NumPy implementation built on this BLAS: no element-wise
+    work, no allocation, no Python beyond the calls."""
+    np_dtype = DTYPES[dtype_name][0]
+    N, T, D, H = shape
+    GH = GATES[model] * H
+    rng = np.random.default_rng(seed)
+
+    def rand(*s):
+        return rng.standard_normal(s).astype(np_dtype)
+
+    X, Wx, Wh, hs, da = rand(T * N, D), rand(D, GH), rand(H, GH), rand(T, N, H), rand(T, N, GH)
+    WxT, WhT = np.ascontiguousarray(Wx.T), np.ascontiguousarray(Wh.T)
+    da2, hs2 = da.reshape(T * N, GH), hs.reshape(T * N, H)
+    proj, rec, dh = np.empty((T * N, GH), np_dtype), np.empty((N, GH), np_dtype), np.empty((N, H), np_dtype)
+    dx, dWx, dWh = np.empty((T * N, D), np_dtype), np.empty((D, GH), np_dtype), np.empty((H, GH), np_dtype)
+
+    def forward():
+        np.matmul(X, Wx, out=proj)
+        for t in range(T):
+            np.matmul(hs[t], Wh, out=rec)
+
+    def forward_backward():
+        forward()
+        for t in range(T - 1, -1, -1):
+            np.matmul(da[t], WhT, out=dh)
+        np.matmul(da2, WxT, out=dx)
+        np.matmul(X.T, da2, out=dWx)
+        np.matmul(hs2.T, da2, out=dWh)
+
+    return {"fwd": forward, "fwd+bwd": forward_backward}
 
 
 def cache_nbytes(cache, params):
@@ -179,6 +247,23 @@ def esn_timing(repeats, min_time):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def keep_freed_memory():
+    """Ask glibc's malloc to keep freed memory for reuse instead of returning it to the
+    system, for every library of this process alike.
+
+    By default glibc hands large freed blocks back to the kernel, so the next call's
+    arrays of the same size are fresh pages, and the first write to each 4 KiB page
+    costs a page fault (about 4000 per LSTM forward+backward at S1). Raising the mmap
+    threshold to its maximum (32 MiB) and the trim threshold to 1 GiB keeps the pages.
+    The environment variables ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_``
+    do the same for any program."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    if not (libc.mallopt(m_mmap_threshold, 32 * 2 ** 20)
+            and libc.mallopt(m_trim_threshold, 2 ** 30)):
+        raise OSError("mallopt failed: --keep-freed-memory needs glibc")
+
+
 def blas_config():
     """NumPy's BLAS (from threadpoolctl): library, version, threads, architecture."""
     infos = threadpoolctl.threadpool_info()
@@ -212,8 +297,12 @@ def main(argv=None):
     parser.add_argument("--models", default="rnn,lstm,gru")
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--shapes", default="S0,S1,S2")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="tell glibc's malloc to keep freed memory (see keep_freed_memory)")
     parser.add_argument("--json", help="also write all results to this file")
     args = parser.parse_args(argv)
+    if args.keep_freed_memory:
+        keep_freed_memory()
     repeats = args.repeats or (3 if args.quick else 11)
     min_time = args.min_time or (0.02 if args.quick else 0.1)
     warmup = 1 if args.quick else 3
@@ -235,15 +324,16 @@ def main(argv=None):
     for info in pools:
         print(f"  threadpool {info['user_api']}/{info['internal_api']} "
               f"{info.get('version')}: {info['num_threads']} thread(s), {info['filepath']}")
-    print(f"{repeats} repetitions, loops of >= {1e3 * min_time:.0f} ms, {warmup} warm-up run(s)")
+    print(f"{repeats} repetitions, loops of >= {1e3 * min_time:.0f} ms, {warmup} warm-up run(s); "
+          f"allocator: {'glibc keeping freed memory' if args.keep_freed_memory else 'default'}")
 
     rates = {d: matmul_rate(DTYPES[d][0], repeats, min_time) for d in dtypes}
     for d, rate in rates.items():
         print(f"np.matmul 1024^3 {d}: {rate:.1f} GFLOP/s")
 
     header = (f"{'model':5} {'dtype':7} {'shape':5} {'pass':7} | {'rnnlib ms [min-max]':>24} | "
-              f"{'torch ms [min-max]':>24} | {'ratio':>5} | {'rnnlib GF/s (%mm)':>17} | "
-              f"{'torch GF/s (%mm)':>16}")
+              f"{'torch ms [min-max]':>24} | {'ratio':>5} | {'GF/s (%mm)':>12} | "
+              f"{'floor/torch':>11} | {'vs unfused':>10}")
     print("\n" + header + "\n" + "-" * len(header))
     rows = []
     for model in models:
@@ -251,21 +341,27 @@ def main(argv=None):
             for s in shapes:
                 N, T, D, H = SHAPES[s]
                 fns, _, _ = make_case(model, d, SHAPES[s])
-                for pass_name, (ours, theirs) in fns.items():
-                    t = interleaved({"rnnlib": ours, "torch": theirs}, repeats, warmup, min_time)
+                floors = gemm_floor(model, d, SHAPES[s])
+                for pass_name, by_name in fns.items():
+                    t = interleaved(dict(by_name, floor=floors[pass_name]),
+                                    repeats, warmup, min_time)
                     flops = matmul_flops(N, T, D, H, GATES[model], pass_name == "fwd+bwd")
                     med = {k: statistics.median(v) for k, v in t.items()}
                     gf = {k: flops / v / 1e9 for k, v in med.items()}
+                    unfused = med.get("torch-unfused")
                     row = dict(model=model, dtype=d, shape=s, N=N, T=T, D=D, H=H,
                                pass_=pass_name, flops=flops, ratio=med["rnnlib"] / med["torch"],
+                               floor_ratio=med["floor"] / med["torch"],
+                               ratio_unfused=unfused and med["rnnlib"] / unfused,
                                times_s=t, median_s=med, gflops=gf,
                                percent_matmul={k: 100 * v / rates[d] for k, v in gf.items()})
                     rows.append(row)
                     pct = row["percent_matmul"]
+                    vs_unfused = "-" if unfused is None else f"{row['ratio_unfused']:.2f}"
                     print(f"{model:5} {d:7} {s:5} {pass_name:7} | {fmt_ms(t['rnnlib']):>24} | "
                           f"{fmt_ms(t['torch']):>24} | {row['ratio']:5.2f} | "
-                          f"{gf['rnnlib']:7.1f} ({pct['rnnlib']:3.0f}%) | "
-                          f"{gf['torch']:6.1f} ({pct['torch']:3.0f}%)", flush=True)
+                          f"{gf['rnnlib']:5.1f} ({pct['rnnlib']:3.0f}%) | "
+                          f"{row['floor_ratio']:11.2f} | {vs_unfused:>10}", flush=True)
 
     print("\nMemory of rnnlib's BPTT cache at S2 (parameters excluded):")
     memory = {}
@@ -290,7 +386,8 @@ def main(argv=None):
             json.dump(dict(cpu=cpu_name(), numpy=np.__version__, torch=torch.__version__,
                            blas=numpy_blas, threads=dict(numpy_blas=threads,
                                                          torch=torch.get_num_threads()),
-                           repeats=repeats, min_time_s=min_time, matmul_gflops=rates,
+                           repeats=repeats, min_time_s=min_time,
+                           keep_freed_memory=args.keep_freed_memory, matmul_gflops=rates,
                            rows=rows, cache_bytes_S2=memory, peak_rss_bytes=peak, esn_s=esn),
                       f, indent=1)
         print(f"Results written to {args.json}")
