@@ -253,7 +253,7 @@ class CharLM:
         u, cache_e = word_embedding_forward(x, p["We"])
         h, cache_h = lstm_forward(u, h0, p["Wx"], p["Wh"], p["b"], c0=c0)
         scores, cache_y = temporal_affine_forward(h, p["Wy"], p["by"])
-        return scores, (h[:, -1].copy(), cache_h[3][-1].copy()), (cache_e, cache_h, cache_y)
+        return scores, (h[:, -1].copy(), cache_h[3][-1].T.copy()), (cache_e, cache_h, cache_y)
 
     def backward(self, dscores, cache):
         """Gradients of all parameters (dict with the keys of ``params``) from

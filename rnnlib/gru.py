@@ -14,7 +14,8 @@ apply it to :math:`h_{t-1}` before the product instead):
 ``Wx`` (D, 3H) and ``Wh`` (H, 3H) stack the blocks r, z, n; ``b`` (3H,) holds the
 input-side biases (for r and z it also absorbs PyTorch's recurrent biases, since they
 simply add) and ``bhn`` (H,) the recurrent bias of the candidate. Derived in the chapter
-"LSTM and GRU"; the step functions are for reading, the sequence functions for speed.
+"LSTM and GRU"; the step functions are for reading, the sequence functions for speed,
+with per-step arrays feature-major, (features, N), as explained in :mod:`rnnlib.lstm`.
 """
 import numpy as np
 
@@ -103,38 +104,44 @@ def gru_forward(x, h0, Wx, Wh, b, bhn):
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b, gates=3)
     dtype = x.dtype
     check_array("bhn", bhn, shape=(H,), dtype=dtype)
-    xs = np.ascontiguousarray(x.transpose(1, 0, 2))              # (T, N, D)
-    gates = np.matmul(xs.reshape(T * N, D), Wx).reshape(T, N, 3 * H)
-    gates += b
-    # sigma(a) = (1 + tanh(a/2)) / 2: halve the r, z pre-activations (exact in floating
+    # sigma(a) = (1 + tanh(a/2)) / 2: halve the r, z weights and biases (exact in floating
     # point) and the sigmoid costs one tanh and an affine map.
-    gates[..., :2 * H] *= 0.5
-    Wh_half = Wh.copy()
-    Wh_half[:, :2 * H] *= 0.5
-    hns = np.empty((T, N, H), dtype=dtype)                       # h_{t-1} W_hn + b_hn
-    hs = np.empty((T + 1, N, H), dtype=dtype)
-    hs[0] = h0
-    rec = np.empty((N, 3 * H), dtype=dtype)
-    rhn = np.empty((N, H), dtype=dtype)
+    half = np.ones((3 * H, 1), dtype=dtype)
+    half[:2 * H] = 0.5
+    WxbT = np.empty((3 * H, D + 1), dtype=dtype)               # [W_uh^T | b]
+    WxbT[:, :D] = Wx.T
+    WxbT[:, D] = b
+    WxbT *= half
+    WhT = np.ascontiguousarray(Wh.T * half)                     # (3H, H)
+    xa = np.empty((T, D + 1, N), dtype=dtype)                   # [u_t^T; 1] for every t
+    xa[:, :D] = x.transpose(1, 2, 0)
+    xa[:, D] = 1
+    gates = np.matmul(WxbT, xa)                                 # (T, 3H, N), bias included
+    bhn_col = bhn[:, None]
+    hns = np.empty((T, H, N), dtype=dtype)                      # W_hn^T h_{t-1} + b_hn
+    hs = np.empty((T + 1, H, N), dtype=dtype)
+    hs[0] = h0.T
+    rec = np.empty((3 * H, N), dtype=dtype)
+    rhn = np.empty((H, N), dtype=dtype)
     for t in range(T):
         a = gates[t]
-        np.matmul(hs[t], Wh_half, out=rec)
-        rz = a[:, :2 * H]
-        rz += rec[:, :2 * H]
+        np.matmul(WhT, hs[t], out=rec)
+        rz = a[:2 * H]
+        np.add(rz, rec[:2 * H], out=rz)
         np.tanh(rz, out=rz)
-        rz *= 0.5
-        rz += 0.5                                                # r, z
-        np.add(rec[:, 2 * H:], bhn, out=hns[t])
-        n = a[:, 2 * H:]
-        np.multiply(a[:, :H], hns[t], out=rhn)
-        n += rhn
+        np.multiply(rz, 0.5, out=rz)
+        np.add(rz, 0.5, out=rz)                                 # r, z
+        np.add(rec[2 * H:], bhn_col, out=hns[t])
+        n = a[2 * H:]
+        np.multiply(a[:H], hns[t], out=rhn)
+        np.add(n, rhn, out=n)
         np.tanh(n, out=n)
         # h_t = n + z * (h_{t-1} - n)
         np.subtract(hs[t], n, out=hs[t + 1])
-        hs[t + 1] *= a[:, H:2 * H]
-        hs[t + 1] += n
-    h = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
-    return h, (xs, hs, gates, hns, Wx, Wh)
+        np.multiply(hs[t + 1], a[H:2 * H], out=hs[t + 1])
+        np.add(hs[t + 1], n, out=hs[t + 1])
+    h = np.ascontiguousarray(hs[1:].transpose(2, 0, 1))
+    return h, (xa, hs, gates, hns, Wx, Wh)
 
 
 def gru_backward(dh, cache):
@@ -156,41 +163,40 @@ def gru_backward(dh, cache):
     db : ndarray, shape (3H,)
     dbhn : ndarray, shape (H,)
     """
-    xs, hs, gates, hns, Wx, Wh = cache
-    T, N, D = xs.shape
+    xa, hs, gates, hns, Wx, Wh = cache
+    T, D1, N = xa.shape
     H = Wh.shape[0]
-    dtype = xs.dtype
+    dtype = xa.dtype
     check_array("dh", dh, shape=(N, T, H), dtype=dtype)
-    r, z, n = (gates[..., k * H:(k + 1) * H] for k in range(3))
+    r, z, n = (gates[:, k * H:(k + 1) * H] for k in range(3))
     # Factors of the travelling gradient dh_t, for every step at once.
     k_n = (1 - z) * (1 - n * n)                 # da_n = dh_t * k_n
     k_z = (hs[:-1] - n) * z * (1 - z)           # da_z = dh_t * k_z
     k_r = hns * r * (1 - r)                     # da_r = da_n * k_r
-    dah = np.empty((T, N, 3 * H), dtype=dtype)  # recurrent side [da_r, da_z, da_n * r]
-    dan = np.empty((T, N, H), dtype=dtype)      # input side of the candidate
-    dhs = dh.transpose(1, 0, 2)
-    dh_next = np.zeros((N, H), dtype=dtype)
-    dh_t = np.empty((N, H), dtype=dtype)
-    direct = np.empty((N, H), dtype=dtype)
-    WhT = np.ascontiguousarray(Wh.T)       # BLAS is faster on it than on the transposed view
+    # Rows [da_n * r, da_r, da_z, da_n]: the first three multiply W_hh (its blocks taken
+    # in the order n, r, z), the last three W_uh (in its own order r, z, n).
+    da = np.empty((T, 4 * H, N), dtype=dtype)
+    Wh_nrz = np.ascontiguousarray(np.concatenate([Wh[:, 2 * H:], Wh[:, :2 * H]], axis=1))
+    dhs = dh.transpose(1, 2, 0)                 # (T, H, N) view
+    dh_next = np.zeros((H, N), dtype=dtype)
+    dh_t = np.empty((H, N), dtype=dtype)
+    direct = np.empty((H, N), dtype=dtype)
     for t in range(T - 1, -1, -1):
+        d = da[t]
         np.add(dhs[t], dh_next, out=dh_t)
-        np.multiply(dh_t, k_n[t], out=dan[t])
-        np.multiply(dan[t], k_r[t], out=dah[t, :, :H])
-        np.multiply(dh_t, k_z[t], out=dah[t, :, H:2 * H])
-        np.multiply(dan[t], r[t], out=dah[t, :, 2 * H:])
-        np.matmul(dah[t], WhT, out=dh_next)
+        np.multiply(dh_t, k_n[t], out=d[3 * H:])
+        np.multiply(d[3 * H:], k_r[t], out=d[H:2 * H])
+        np.multiply(dh_t, k_z[t], out=d[2 * H:3 * H])
+        np.multiply(d[3 * H:], r[t], out=d[:H])
+        np.matmul(Wh_nrz, d[:3 * H], out=dh_next)
         np.multiply(dh_t, z[t], out=direct)
-        dh_next += direct
-    xs2 = xs.reshape(T * N, D)
-    dah2 = dah.reshape(T * N, 3 * H)
-    dan2 = dan.reshape(T * N, H)
-    dWx = np.empty_like(Wx)
-    dWx[:, :2 * H] = xs2.T @ dah2[:, :2 * H]
-    dWx[:, 2 * H:] = xs2.T @ dan2
-    dWh = hs[:-1].reshape(T * N, H).T @ dah2
-    dx = dah2[:, :2 * H] @ Wx[:, :2 * H].T
-    dx += dan2 @ Wx[:, 2 * H:].T
-    db = np.concatenate([dah2[:, :2 * H].sum(axis=0), dan2.sum(axis=0)])
-    dbhn = dah2[:, 2 * H:].sum(axis=0)
-    return dx.reshape(T, N, D).transpose(1, 0, 2), dh_next, dWx, dWh, db, dbhn
+        np.add(dh_next, direct, out=dh_next)
+    # Sums over time and batch as single products: rows as above, (t, n) columns.
+    da2 = da.transpose(1, 0, 2).reshape(4 * H, T * N)
+    dax, dah = da2[H:], da2[:3 * H]
+    dx = np.ascontiguousarray((Wx @ dax).reshape(D1 - 1, T, N).transpose(2, 1, 0))
+    dWxb = dax @ xa.transpose(1, 0, 2).reshape(D1, T * N).T    # [dW_uh^T | db]
+    dWh_nrz = hs[:-1].transpose(1, 0, 2).reshape(H, T * N) @ dah.T
+    dWh = np.concatenate([dWh_nrz[:, H:], dWh_nrz[:, :H]], axis=1)
+    return (dx, np.ascontiguousarray(dh_next.T), np.ascontiguousarray(dWxb[:, :-1].T), dWh,
+            dWxb[:, -1].copy(), dah[:H].sum(axis=1))

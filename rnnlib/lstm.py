@@ -15,7 +15,11 @@ Derived in the chapter "LSTM and GRU". As in :mod:`rnnlib.rnn`, the step functio
 written for reading and the sequence functions for speed (input projections hoisted out
 of the loop, element-wise factors of the backward pass precomputed for all steps,
 weight gradients as single products). Inside the sequence functions the gate blocks are
-reordered to o, i, f, g, so that the element-wise work acts on contiguous blocks.
+reordered to o, i, f, g, and every per-step array is feature-major, (features, N): the
+recurrent product is :math:`W_{hh}^\top h_{t-1}^\top`, and each gate block of a step is
+then one contiguous slab, so each element-wise operation is a single pass over
+contiguous memory (NumPy is several times slower on the strided column blocks of a
+batch-major (N, 4H) array).
 """
 import numpy as np
 
@@ -118,43 +122,50 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
         Hidden states :math:`h_1, \dots, h_T`.
     cache : tuple
         What :func:`lstm_backward` needs. ``cache[3]`` holds the cell states
-        :math:`c_0, \dots, c_T` time-major, shape (T+1, N, H).
+        :math:`c_0, \dots, c_T` feature-major, shape (T+1, H, N): ``cache[3][t].T`` is
+        :math:`c_t`.
     """
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b, gates=4)
     dtype = x.dtype
     if c0 is not None:
         check_array("c0", c0, shape=(N, H), dtype=dtype)
     Wx_, Wh_, b_, order = _gate_major(Wx, Wh, b)
-    xs = np.ascontiguousarray(x.transpose(1, 0, 2))             # (T, N, D)
-    gates = np.matmul(xs.reshape(T * N, D), Wx_).reshape(T, N, 4 * H)
-    gates += b_
-    # sigma(a) = (1 + tanh(a/2)) / 2: with the sigmoid blocks of the pre-activation
+    # sigma(a) = (1 + tanh(a/2)) / 2: with the weights and bias of the sigmoid blocks
     # halved (exact in floating point), one tanh over all four blocks serves every gate.
-    gates[..., :3 * H] *= 0.5
-    Wh_half = Wh_.copy()
-    Wh_half[:, :3 * H] *= 0.5
-    o, i, f, g = (gates[..., k * H:(k + 1) * H] for k in range(4))
-    sig = gates[..., :3 * H]
-    hs = np.empty((T + 1, N, H), dtype=dtype)
-    cs = np.empty((T + 1, N, H), dtype=dtype)
-    tanh_cs = np.empty((T, N, H), dtype=dtype)
-    hs[0] = h0
-    cs[0] = 0 if c0 is None else c0
-    rec = np.empty((N, 4 * H), dtype=dtype)
-    ig = np.empty((N, H), dtype=dtype)
+    half = np.ones((4 * H, 1), dtype=dtype)
+    half[:3 * H] = 0.5
+    WxbT = np.empty((4 * H, D + 1), dtype=dtype)              # [W_uh^T | b]
+    WxbT[:, :D] = Wx_.T
+    WxbT[:, D] = b_
+    WxbT *= half
+    WhT = np.ascontiguousarray(Wh_.T * half)                    # (4H, H)
+    xa = np.empty((T, D + 1, N), dtype=dtype)                   # [u_t^T; 1] for every t
+    xa[:, :D] = x.transpose(1, 2, 0)
+    xa[:, D] = 1
+    gates = np.matmul(WxbT, xa)                                 # (T, 4H, N), bias included
+    hs = np.empty((T + 1, H, N), dtype=dtype)
+    cs = np.empty((T + 1, H, N), dtype=dtype)
+    tanh_cs = np.empty((T, H, N), dtype=dtype)
+    hs[0] = h0.T
+    cs[0] = 0 if c0 is None else c0.T
+    rec = np.empty((4 * H, N), dtype=dtype)
+    ig = np.empty((H, N), dtype=dtype)
     for t in range(T):
-        np.matmul(hs[t], Wh_half, out=rec)
-        gates[t] += rec
-        np.tanh(gates[t], out=gates[t])                         # tanh(a/2) for o, i, f
-        sig[t] *= 0.5
-        sig[t] += 0.5                                           # o, i, f = sigma(a)
-        np.multiply(f[t], cs[t], out=cs[t + 1])
-        np.multiply(i[t], g[t], out=ig)
-        cs[t + 1] += ig
+        a = gates[t]
+        np.matmul(WhT, hs[t], out=rec)
+        np.add(a, rec, out=a)
+        np.tanh(a, out=a)                                       # tanh(a/2) for o, i, f
+        sig = a[:3 * H]
+        np.multiply(sig, 0.5, out=sig)
+        np.add(sig, 0.5, out=sig)                               # o, i, f = sigma(a)
+        o, i, f, g = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+        np.multiply(f, cs[t], out=cs[t + 1])
+        np.multiply(i, g, out=ig)
+        np.add(cs[t + 1], ig, out=cs[t + 1])
         np.tanh(cs[t + 1], out=tanh_cs[t])
-        np.multiply(o[t], tanh_cs[t], out=hs[t + 1])
-    h = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
-    return h, (xs, hs, gates, cs, tanh_cs, Wx_, Wh_, order)
+        np.multiply(o, tanh_cs[t], out=hs[t + 1])
+    h = np.ascontiguousarray(hs[1:].transpose(2, 0, 1))
+    return h, (xa, hs, gates, cs, tanh_cs, Wx_, Wh_, order)
 
 
 def lstm_backward(dh, cache):
@@ -179,49 +190,50 @@ def lstm_backward(dh, cache):
     dWh : ndarray, shape (H, 4H)
     db : ndarray, shape (4H,)
     """
-    xs, hs, gates, cs, tanh_cs, Wx_, Wh_, order = cache
-    T, N, D = xs.shape
+    xa, hs, gates, cs, tanh_cs, Wx_, Wh_, order = cache
+    T, D1, N = xa.shape
     H = Wh_.shape[0]
-    dtype = xs.dtype
+    dtype = xa.dtype
     check_array("dh", dh, shape=(N, T, H), dtype=dtype)
-    o, i, f, g = (gates[..., k * H:(k + 1) * H] for k in range(4))
+    o, i, f, g = (gates[:, k * H:(k + 1) * H] for k in range(4))
     # Factors that multiply the travelling gradients, for every step at once (gate
     # order o, i, f, g): da_o = dh*tanh(c)*o(1-o), da_i = dc*g*i(1-i),
     # da_f = dc*c_{t-1}*f(1-f), da_g = dc*i*(1-g^2)
-    da = np.empty((T, N, 4 * H), dtype=dtype)
-    sig, dsig = gates[..., :3 * H], da[..., :3 * H]
+    da = np.empty((T, 4 * H, N), dtype=dtype)
+    sig, dsig = gates[:, :3 * H], da[:, :3 * H]
     np.multiply(sig, sig, out=dsig)
     np.subtract(sig, dsig, out=dsig)                            # s (1 - s)
-    da[..., :H] *= tanh_cs
-    da[..., H:2 * H] *= g
-    da[..., 2 * H:3 * H] *= cs[:-1]
-    da_g = da[..., 3 * H:]
+    da[:, :H] *= tanh_cs
+    da[:, H:2 * H] *= g
+    da[:, 2 * H:3 * H] *= cs[:-1]
+    da_g = da[:, 3 * H:]
     np.multiply(g, g, out=da_g)
     np.subtract(1, da_g, out=da_g)
     da_g *= i
     dc_from_h = tanh_cs * tanh_cs                               # d c_t / d h_t factor
     np.subtract(1, dc_from_h, out=dc_from_h)
     dc_from_h *= o
-    da_c = da.reshape(T, N, 4, H)[:, :, 1:]                     # the blocks times dc
-    dhs = dh.transpose(1, 0, 2)
-    dh_next = np.zeros((N, H), dtype=dtype)
-    dc_next = np.zeros((N, H), dtype=dtype)
-    dh_t = np.empty((N, H), dtype=dtype)
-    dc = np.empty((N, H), dtype=dtype)
-    dc_b = dc[:, None, :]
-    WhT = np.ascontiguousarray(Wh_.T)      # BLAS is faster on it than on the transposed view
+    dhs = dh.transpose(1, 2, 0)                                 # (T, H, N) view
+    dh_next = np.zeros((H, N), dtype=dtype)
+    dc_next = np.zeros((H, N), dtype=dtype)
+    dh_t = np.empty((H, N), dtype=dtype)
+    dc = np.empty((H, N), dtype=dtype)
     for t in range(T - 1, -1, -1):
         np.add(dhs[t], dh_next, out=dh_t)
         np.multiply(dh_t, dc_from_h[t], out=dc)
-        dc += dc_next
-        da[t, :, :H] *= dh_t
-        da_c[t] *= dc_b
+        np.add(dc, dc_next, out=dc)
+        da_o = da[t, :H]
+        np.multiply(da_o, dh_t, out=da_o)
+        da_c = da[t, H:].reshape(3, H, N)                       # the blocks times dc
+        np.multiply(da_c, dc, out=da_c)
         np.multiply(dc, f[t], out=dc_next)
-        np.matmul(da[t], WhT, out=dh_next)
-    da2 = da.reshape(T * N, 4 * H)
-    dx = (da2 @ Wx_.T).reshape(T, N, D).transpose(1, 0, 2)
+        np.matmul(Wh_, da[t], out=dh_next)
+    # Sums over time and batch as single products: gate-major rows, (t, n) columns.
+    da2 = da.transpose(1, 0, 2).reshape(4 * H, T * N)
+    dx = np.ascontiguousarray((Wx_ @ da2).reshape(D1 - 1, T, N).transpose(2, 1, 0))
+    dWxb = da2 @ xa.transpose(1, 0, 2).reshape(D1, T * N).T    # [dW_uh^T | db]
+    dWh = hs[:-1].transpose(1, 0, 2).reshape(H, T * N) @ da2.T
     # back to the gate order i, f, o, g of the weights
     inverse = np.argsort(order)
-    dWx = (xs.reshape(T * N, D).T @ da2)[:, inverse]
-    dWh = (hs[:-1].reshape(T * N, H).T @ da2)[:, inverse]
-    return dx, dh_next, dWx, dWh, da2.sum(axis=0)[inverse]
+    return (dx, np.ascontiguousarray(dh_next.T), np.ascontiguousarray(dWxb[inverse, :-1].T),
+            dWh[:, inverse], dWxb[inverse, -1])
