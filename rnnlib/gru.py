@@ -194,7 +194,7 @@ def gru_backward(dh, cache):
     # Sums over time and batch as single products: rows as above, (t, n) columns.
     da2 = da.transpose(1, 0, 2).reshape(4 * H, T * N)
     dax, dah = da2[H:], da2[:3 * H]
-    dx = np.ascontiguousarray((Wx @ dax).reshape(D1 - 1, T, N).transpose(2, 1, 0))
+    dx = (dax.T @ Wx.T).reshape(T, N, D1 - 1).transpose(1, 0, 2)
     dWxb = dax @ xa.transpose(1, 0, 2).reshape(D1, T * N).T    # [dW_uh^T | db]
     dWh_nrz = hs[:-1].transpose(1, 0, 2).reshape(H, T * N) @ dah.T
     dWh = np.concatenate([dWh_nrz[:, H:], dWh_nrz[:, :H]], axis=1)

@@ -230,7 +230,7 @@ def lstm_backward(dh, cache):
         np.matmul(Wh_, da[t], out=dh_next)
     # Sums over time and batch as single products: gate-major rows, (t, n) columns.
     da2 = da.transpose(1, 0, 2).reshape(4 * H, T * N)
-    dx = np.ascontiguousarray((Wx_ @ da2).reshape(D1 - 1, T, N).transpose(2, 1, 0))
+    dx = (da2.T @ Wx_.T).reshape(T, N, D1 - 1).transpose(1, 0, 2)
     dWxb = da2 @ xa.transpose(1, 0, 2).reshape(D1, T * N).T    # [dW_uh^T | db]
     dWh = hs[:-1].transpose(1, 0, 2).reshape(H, T * N) @ da2.T
     # back to the gate order i, f, o, g of the weights
