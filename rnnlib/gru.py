@@ -21,6 +21,7 @@ import numpy as np
 
 from ._validation import check_array, check_sequence_args, check_step_args
 from .activations import sigmoid
+from .lstm import _feature_major_projection
 
 
 def gru_step_forward(x, prev_h, Wx, Wh, b, bhn):
@@ -104,19 +105,7 @@ def gru_forward(x, h0, Wx, Wh, b, bhn):
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b, gates=3)
     dtype = x.dtype
     check_array("bhn", bhn, shape=(H,), dtype=dtype)
-    # sigma(a) = (1 + tanh(a/2)) / 2: halve the r, z weights and biases (exact in floating
-    # point) and the sigmoid costs one tanh and an affine map.
-    half = np.ones((3 * H, 1), dtype=dtype)
-    half[:2 * H] = 0.5
-    WxbT = np.empty((3 * H, D + 1), dtype=dtype)               # [W_uh^T | b]
-    WxbT[:, :D] = Wx.T
-    WxbT[:, D] = b
-    WxbT *= half
-    WhT = np.ascontiguousarray(Wh.T * half)                     # (3H, H)
-    xa = np.empty((T, D + 1, N), dtype=dtype)                   # [u_t^T; 1] for every t
-    xa[:, :D] = x.transpose(1, 2, 0)
-    xa[:, D] = 1
-    gates = np.matmul(WxbT, xa)                                 # (T, 3H, N), bias included
+    gates, WhT, xa = _feature_major_projection(x, Wx, Wh, b, n_sigmoid=2 * H)
     bhn_col = bhn[:, None]
     hns = np.empty((T, H, N), dtype=dtype)                      # W_hn^T h_{t-1} + b_hn
     hs = np.empty((T + 1, H, N), dtype=dtype)

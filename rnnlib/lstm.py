@@ -103,6 +103,43 @@ def _gate_major(Wx, Wh, b):
     return Wx[:, order], Wh[:, order], b[order], order
 
 
+def _feature_major_projection(x, Wx, Wh, b, n_sigmoid):
+    r"""The input projection of a gated sequence function, feature-major.
+
+    :math:`\sigma(a) = (1 + \tanh(a/2)) / 2`: with the weights and bias of the first
+    ``n_sigmoid`` rows (the sigmoid gates) halved, exact in floating point, one tanh over
+    all blocks serves every gate.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, T, D)
+    Wx : ndarray, shape (D, G)
+    Wh : ndarray, shape (H, G)
+    b : ndarray, shape (G,)
+    n_sigmoid : int
+
+    Returns
+    -------
+    gates : ndarray, shape (T, G, N)
+        :math:`(u_t W_{uh} + b)^\top` for every t, sigmoid rows halved.
+    WhT : ndarray, shape (G, H)
+        :math:`W_{hh}^\top`, C-contiguous, sigmoid rows halved.
+    xa : ndarray, shape (T, D+1, N)
+        :math:`u_t^\top` with a row of ones below, for the weight and bias gradients.
+    """
+    N, T, D = x.shape
+    half = np.ones((Wh.shape[1], 1), dtype=x.dtype)
+    half[:n_sigmoid] = 0.5
+    WxbT = np.empty((Wx.shape[1], D + 1), dtype=x.dtype)       # [W_uh^T | b]
+    WxbT[:, :D] = Wx.T
+    WxbT[:, D] = b
+    WxbT *= half
+    xa = np.empty((T, D + 1, N), dtype=x.dtype)
+    xa[:, :D] = x.transpose(1, 2, 0)
+    xa[:, D] = 1
+    return np.matmul(WxbT, xa), np.ascontiguousarray(Wh.T * half), xa
+
+
 def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     r"""Run an LSTM over a whole sequence.
 
@@ -130,19 +167,7 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     if c0 is not None:
         check_array("c0", c0, shape=(N, H), dtype=dtype)
     Wx_, Wh_, b_, order = _gate_major(Wx, Wh, b)
-    # sigma(a) = (1 + tanh(a/2)) / 2: with the weights and bias of the sigmoid blocks
-    # halved (exact in floating point), one tanh over all four blocks serves every gate.
-    half = np.ones((4 * H, 1), dtype=dtype)
-    half[:3 * H] = 0.5
-    WxbT = np.empty((4 * H, D + 1), dtype=dtype)              # [W_uh^T | b]
-    WxbT[:, :D] = Wx_.T
-    WxbT[:, D] = b_
-    WxbT *= half
-    WhT = np.ascontiguousarray(Wh_.T * half)                    # (4H, H)
-    xa = np.empty((T, D + 1, N), dtype=dtype)                   # [u_t^T; 1] for every t
-    xa[:, :D] = x.transpose(1, 2, 0)
-    xa[:, D] = 1
-    gates = np.matmul(WxbT, xa)                                 # (T, 4H, N), bias included
+    gates, WhT, xa = _feature_major_projection(x, Wx_, Wh_, b_, n_sigmoid=3 * H)
     hs = np.empty((T + 1, H, N), dtype=dtype)
     cs = np.empty((T + 1, H, N), dtype=dtype)
     tanh_cs = np.empty((T, H, N), dtype=dtype)
