@@ -15,13 +15,16 @@ apply it to :math:`h_{t-1}` before the product instead):
 input-side biases (for r and z it also absorbs PyTorch's recurrent biases, since they
 simply add) and ``bhn`` (H,) the recurrent bias of the candidate. Derived in the chapter
 "LSTM and GRU"; the step functions are for reading, the sequence functions for speed,
-with per-step arrays feature-major, (features, N), as explained in :mod:`rnnlib.lstm`.
+shaped as explained in :mod:`rnnlib.lstm` (feature-major arrays, one product for the
+input projections and one for each weight gradient, exp in place of tanh). The
+candidate's recurrent term is kept as :math:`-2 (h_{t-1} W_{hn} + b_{hn})`, the form its
+exp needs.
 """
 import numpy as np
 
 from ._validation import check_array, check_sequence_args, check_step_args
 from .activations import sigmoid
-from .lstm import _feature_major_projection
+from .lstm import _exp_scale, _gate_projection
 
 
 def gru_step_forward(x, prev_h, Wx, Wh, b, bhn):
@@ -105,31 +108,36 @@ def gru_forward(x, h0, Wx, Wh, b, bhn):
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b, gates=3)
     dtype = x.dtype
     check_array("bhn", bhn, shape=(H,), dtype=dtype)
-    gates, WhT, xa = _feature_major_projection(x, Wx, Wh, b, n_sigmoid=2 * H)
-    bhn_col = bhn[:, None]
-    hns = np.empty((T, H, N), dtype=dtype)                      # W_hn^T h_{t-1} + b_hn
-    hs = np.empty((T + 1, H, N), dtype=dtype)
-    hs[0] = h0.T
+    gin, WhT, xa = _gate_projection(x, Wx, Wh, b, _exp_scale(3 * H, 2 * H, H, dtype))
+    bhn_col = -2 * bhn[:, None]
+    gates = np.empty((T, 3 * H, N), dtype=dtype)                # r, z, n of every step
+    hns = np.empty((T, H, N), dtype=dtype)                      # -2 (W_hn^T h_{t-1} + b_hn)
+    hs = np.empty((H, T + 1, N), dtype=dtype)                   # hs[:, t] = h_t^T
+    hs[:, 0] = h0.T
     rec = np.empty((3 * H, N), dtype=dtype)
-    rhn = np.empty((H, N), dtype=dtype)
-    for t in range(T):
-        a = gates[t]
-        np.matmul(WhT, hs[t], out=rec)
-        rz = a[:2 * H]
-        np.add(rz, rec[:2 * H], out=rz)
-        np.tanh(rz, out=rz)
-        np.multiply(rz, 0.5, out=rz)
-        np.add(rz, 0.5, out=rz)                                 # r, z
-        np.add(rec[2 * H:], bhn_col, out=hns[t])
-        n = a[2 * H:]
-        np.multiply(a[:H], hns[t], out=rhn)
-        np.add(n, rhn, out=n)
-        np.tanh(n, out=n)
-        # h_t = n + z * (h_{t-1} - n)
-        np.subtract(hs[t], n, out=hs[t + 1])
-        np.multiply(hs[t + 1], a[H:2 * H], out=hs[t + 1])
-        np.add(hs[t + 1], n, out=hs[t + 1])
-    h = np.ascontiguousarray(hs[1:].transpose(2, 0, 1))
+    diff = np.empty((H, N), dtype=dtype)
+    with np.errstate(over="ignore"):                            # e^m = inf: see _exp_scale
+        for t in range(T):
+            a = gates[t]
+            np.matmul(WhT, hs[:, t], out=rec)
+            rz = a[:2 * H]
+            np.add(rec[:2 * H], gin[:2 * H, t], out=rz)         # m = -a
+            np.exp(rz, out=rz)
+            np.add(rz, 1, out=rz)
+            np.reciprocal(rz, out=rz)                           # r, z
+            np.add(rec[2 * H:], bhn_col, out=hns[t])
+            n = a[2 * H:]
+            np.multiply(a[:H], hns[t], out=n)
+            np.add(n, gin[2 * H:, t], out=n)                    # m = -2 a_n
+            np.exp(n, out=n)
+            np.add(n, 1, out=n)
+            np.divide(2, n, out=n)
+            np.subtract(n, 1, out=n)                            # n = tanh(a_n)
+            # h_t = n + z * (h_{t-1} - n)
+            np.subtract(hs[:, t], n, out=diff)
+            np.multiply(diff, a[H:2 * H], out=diff)
+            np.add(diff, n, out=hs[:, t + 1])
+    h = np.ascontiguousarray(hs[:, 1:].transpose(2, 1, 0))
     return h, (xa, hs, gates, hns, Wx, Wh)
 
 
@@ -153,25 +161,26 @@ def gru_backward(dh, cache):
     dbhn : ndarray, shape (H,)
     """
     xa, hs, gates, hns, Wx, Wh = cache
-    T, D1, N = xa.shape
+    D1, T, N = xa.shape
     H = Wh.shape[0]
     dtype = xa.dtype
     check_array("dh", dh, shape=(N, T, H), dtype=dtype)
     r, z, n = (gates[:, k * H:(k + 1) * H] for k in range(3))
     # Factors of the travelling gradient dh_t, for every step at once.
     k_n = (1 - z) * (1 - n * n)                 # da_n = dh_t * k_n
-    k_z = (hs[:-1] - n) * z * (1 - z)           # da_z = dh_t * k_z
-    k_r = hns * r * (1 - r)                     # da_r = da_n * k_r
-    # Rows [da_n * r, da_r, da_z, da_n]: the first three multiply W_hh (its blocks taken
-    # in the order n, r, z), the last three W_uh (in its own order r, z, n).
-    da = np.empty((T, 4 * H, N), dtype=dtype)
+    k_z = (hs[:, :T].transpose(1, 0, 2) - n) * z * (1 - z)     # da_z = dh_t * k_z
+    k_r = hns * r * (r - 1) / 2                 # da_r = da_n * k_r (hns is -2 hn)
+    # Rows [da_n * r, da_r, da_z, da_n] of da[:, t]: the first three multiply W_hh (its
+    # blocks taken in the order n, r, z), the last three W_uh (in its own order r, z, n).
+    # After the loop da is the matrix (4H, T*N) of the weight-gradient products.
+    da = np.empty((4 * H, T, N), dtype=dtype)
     Wh_nrz = np.ascontiguousarray(np.concatenate([Wh[:, 2 * H:], Wh[:, :2 * H]], axis=1))
     dhs = dh.transpose(1, 2, 0)                 # (T, H, N) view
     dh_next = np.zeros((H, N), dtype=dtype)
     dh_t = np.empty((H, N), dtype=dtype)
     direct = np.empty((H, N), dtype=dtype)
     for t in range(T - 1, -1, -1):
-        d = da[t]
+        d = da[:, t]
         np.add(dhs[t], dh_next, out=dh_t)
         np.multiply(dh_t, k_n[t], out=d[3 * H:])
         np.multiply(d[3 * H:], k_r[t], out=d[H:2 * H])
@@ -181,11 +190,11 @@ def gru_backward(dh, cache):
         np.multiply(dh_t, z[t], out=direct)
         np.add(dh_next, direct, out=dh_next)
     # Sums over time and batch as single products: rows as above, (t, n) columns.
-    da2 = da.transpose(1, 0, 2).reshape(4 * H, T * N)
+    da2 = da.reshape(4 * H, T * N)
     dax, dah = da2[H:], da2[:3 * H]
     dx = (dax.T @ Wx.T).reshape(T, N, D1 - 1).transpose(1, 0, 2)
-    dWxb = dax @ xa.transpose(1, 0, 2).reshape(D1, T * N).T    # [dW_uh^T | db]
-    dWh_nrz = hs[:-1].transpose(1, 0, 2).reshape(H, T * N) @ dah.T
+    dWxb = dax @ xa.reshape(D1, T * N).T                       # [dW_uh^T | db]
+    dWh_nrz = hs[:, :T].reshape(H, T * N) @ dah.T
     dWh = np.concatenate([dWh_nrz[:, H:], dWh_nrz[:, :H]], axis=1)
     return (dx, np.ascontiguousarray(dh_next.T), np.ascontiguousarray(dWxb[:, :-1].T), dWh,
             dWxb[:, -1].copy(), dah[:H].sum(axis=1))

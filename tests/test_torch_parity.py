@@ -145,3 +145,64 @@ def test_optimizers_match_torch_optim():
             wt.grad = torch.tensor(g)
             opt.step()
         assert_close(params["w"], wt.detach().numpy(), type(ours).__name__)
+
+
+def run_rnnlib(kind, p, x, h0, dh):
+    """rnnlib's forward and backward with torch-converted parameters ``p``:
+    (h, dx, dh0, dWx, dWh, db), all in the dtype of ``x``."""
+    dtype = x.dtype
+    p = {k: v.astype(dtype) for k, v in p.items()}
+    args = (x, h0.astype(dtype), p["Wx"], p["Wh"], p["b"]) + ((p["bhn"],) if kind == "gru" else ())
+    h, cache = getattr(rnnlib, f"{kind}_forward")(*args)
+    return (h,) + getattr(rnnlib, f"{kind}_backward")(dh.astype(dtype), cache)[:5]
+
+
+TORCH_CLASSES = [(torch.nn.RNN, "rnn"), (torch.nn.LSTM, "lstm"), (torch.nn.GRU, "gru")]
+RESULTS = ("h", "dx", "dh0", "dWx", "dWh", "db")
+
+
+def torch_reference(module, kind, x, h0, dh):
+    """torch's float64 results in rnnlib's layout: (h, dx, dh0, dWx, dWh, db)."""
+    out, dx, dh0 = run_torch(module, x, h0, dh, np.zeros_like(h0) if kind == "lstm" else None)
+    g = grads_from_torch(module, kind)
+    # rnnlib's b stands for bias_ih (plus bias_hh where it simply adds): the gradient of
+    # bias_ih is the gradient of b
+    db = rnnlib.interop._reorder(module.bias_ih_l0.grad.numpy(), kind)
+    return out, dx, dh0, g["Wx"], g["Wh"], db
+
+
+@pytest.mark.parametrize("cls,kind", TORCH_CLASSES)
+def test_float32_sequence_functions_match_torch_float64(cls, kind):
+    """The float32 fast path (exp for the gates, feature-major buffers) is as accurate as
+    float32 allows: every result within 1e-5 of torch's float64 ones, relative to the
+    largest entry, at the size of the book's experiments."""
+    N, T, D, H = 16, 40, 3, 32
+    module = make(cls, D, H, 11)
+    x, h0, dh = inputs(12, N, T, D, H)
+    reference = torch_reference(module, kind, x, h0, dh)
+    ours = run_rnnlib(kind, params_from_torch(module), x.astype(np.float32), h0, dh)
+    for name, a, r in zip(RESULTS, ours, reference):
+        assert a.dtype == np.float32, name
+        err = np.max(np.abs(a - r)) / np.max(np.abs(r))
+        assert err < 1e-5, f"{kind} {name}: relative difference {err:.1e} from torch float64"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("cls,kind", [c for c in TORCH_CLASSES if c[1] != "rnn"])
+def test_saturated_gates_match_torch(cls, kind, dtype):
+    """Pre-activations of several hundred (beyond where exp overflows in float32, and
+    near it in float64) give the exact limits 0, 1 and -1 of the gates, no warning (the
+    test suite turns RuntimeWarnings into errors) and torch's results."""
+    N, T, D, H = 4, 6, 3, 5
+    module = make(cls, D, H, 13)
+    with torch.no_grad():
+        for w in module.parameters():
+            w.mul_(300)
+    x, h0, dh = inputs(14, N, T, D, H)
+    reference = torch_reference(module, kind, x, h0, dh)
+    ours = run_rnnlib(kind, params_from_torch(module), x.astype(dtype), h0, dh)
+    tol = 1e-10 if dtype == np.float64 else 1e-4   # float32 rounds inputs of 300 by 2e-5
+    for name, a, r in zip(RESULTS, ours, reference):
+        assert np.all(np.isfinite(a)), name
+        err = np.max(np.abs(a - r)) / max(np.max(np.abs(r)), 1)
+        assert err < tol, f"{kind} {name}: difference {err:.1e} from torch float64"
