@@ -214,6 +214,37 @@ def gemm_floor(model, dtype_name, shape, seed=0):
     return {"fwd": forward, "fwd+bwd": forward_backward}
 
 
+def page_faults_per_call(fn, calls=5):
+    """Minor page faults (first touches of fresh memory) per call of ``fn``, counted by
+    the kernel for this process (``getrusage``) over a few calls after the timing."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
+
+
+def step_products(dtype_name, shape, G, repeats, min_time):
+    """Median seconds of one recurrent product of a step, the (N, H) x (H, G H) product
+    that no implementation can take out of the time loop, with NumPy's BLAS and with
+    torch (``torch.mm``), interleaved; both orientations, batch-major h W and
+    feature-major W^T h^T. Returns {name: seconds}."""
+    np_dtype = DTYPES[dtype_name][0]
+    N, _, _, H = shape
+    rng = np.random.default_rng(0)
+    h, W = (rng.standard_normal(s).astype(np_dtype) for s in ((N, H), (H, G * H)))
+    hT, WT = np.ascontiguousarray(h.T), np.ascontiguousarray(W.T)
+    out, outT = np.empty((N, G * H), np_dtype), np.empty((G * H, N), np_dtype)
+    th, tW, tout = (torch.from_numpy(a) for a in (h, W, out))
+    thT, tWT, toutT = (torch.from_numpy(a) for a in (hT, WT, outT))
+    times = interleaved({
+        "numpy hW": lambda: np.matmul(h, W, out=out),
+        "torch hW": lambda: torch.mm(th, tW, out=tout),
+        "numpy WTh": lambda: np.matmul(WT, hT, out=outT),
+        "torch WTh": lambda: torch.mm(tWT, thT, out=toutT),
+    }, repeats, 3, min_time)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def cache_nbytes(cache, params):
     """Bytes of the arrays in a cache, not counting the parameters (owned by the caller)."""
     owned = {id(a) for a in params}
@@ -333,7 +364,7 @@ def main(argv=None):
 
     header = (f"{'model':5} {'dtype':7} {'shape':5} {'pass':7} | {'rnnlib ms [min-max]':>24} | "
               f"{'torch ms [min-max]':>24} | {'ratio':>5} | {'GF/s (%mm)':>12} | "
-              f"{'floor/torch':>11} | {'vs unfused':>10}")
+              f"{'floor/torch':>11} | {'vs unfused':>10} | {'faults/call':>12}")
     print("\n" + header + "\n" + "-" * len(header))
     rows = []
     for model in models:
@@ -355,13 +386,29 @@ def main(argv=None):
                                ratio_unfused=unfused and med["rnnlib"] / unfused,
                                times_s=t, median_s=med, gflops=gf,
                                percent_matmul={k: 100 * v / rates[d] for k, v in gf.items()})
+                    row["page_faults_per_call"] = {
+                        k: page_faults_per_call(by_name[k]) for k in ("rnnlib", "torch")}
                     rows.append(row)
                     pct = row["percent_matmul"]
+                    faults = "{rnnlib:.0f}/{torch:.0f}".format(**row["page_faults_per_call"])
                     vs_unfused = "-" if unfused is None else f"{row['ratio_unfused']:.2f}"
                     print(f"{model:5} {d:7} {s:5} {pass_name:7} | {fmt_ms(t['rnnlib']):>24} | "
                           f"{fmt_ms(t['torch']):>24} | {row['ratio']:5.2f} | "
                           f"{gf['rnnlib']:5.1f} ({pct['rnnlib']:3.0f}%) | "
-                          f"{row['floor_ratio']:11.2f} | {vs_unfused:>10}", flush=True)
+                          f"{row['floor_ratio']:11.2f} | {vs_unfused:>10} | {faults:>12}",
+                          flush=True)
+
+    print("\nOne recurrent product of a step, (N, H) x (H, G H), median us: NumPy's BLAS"
+          " vs torch.mm, batch-major h W | feature-major W^T h^T")
+    products = {}
+    for d in dtypes:
+        for s in shapes:
+            for G in sorted({GATES[m] for m in models}):
+                p = step_products(d, SHAPES[s], G, repeats, min_time)
+                products[f"{d}/{s}/G={G}"] = p
+                print(f"  {d:7} {s} G={G}: numpy {1e6 * p['numpy hW']:7.1f}  torch "
+                      f"{1e6 * p['torch hW']:7.1f} | numpy {1e6 * p['numpy WTh']:7.1f}  "
+                      f"torch {1e6 * p['torch WTh']:7.1f}", flush=True)
 
     print("\nMemory of rnnlib's BPTT cache at S2 (parameters excluded):")
     memory = {}
@@ -388,7 +435,7 @@ def main(argv=None):
                                                          torch=torch.get_num_threads()),
                            repeats=repeats, min_time_s=min_time,
                            keep_freed_memory=args.keep_freed_memory, matmul_gflops=rates,
-                           rows=rows, cache_bytes_S2=memory, peak_rss_bytes=peak, esn_s=esn),
+                           rows=rows, step_products_s=products, cache_bytes_S2=memory, peak_rss_bytes=peak, esn_s=esn),
                       f, indent=1)
         print(f"Results written to {args.json}")
 
