@@ -108,7 +108,7 @@ def gru_forward(x, h0, Wx, Wh, b, bhn):
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b, gates=3)
     dtype = x.dtype
     check_array("bhn", bhn, shape=(H,), dtype=dtype)
-    gin, WhT, xa = _gate_projection(x, Wx, Wh, b, _exp_scale(3 * H, 2 * H, H, dtype))
+    gin, WhT, xa = _gate_projection(x, Wx, Wh, b, _exp_scale(2 * H, H, dtype))
     bhn_col = -2 * bhn[:, None]
     gates = np.empty((T, 3 * H, N), dtype=dtype)                # r, z, n of every step
     hns = np.empty((T, H, N), dtype=dtype)                      # -2 (W_hn^T h_{t-1} + b_hn)

@@ -110,7 +110,7 @@ def _gate_major(Wx, Wh, b):
     return Wx[:, order], Wh[:, order], b[order], order
 
 
-def _exp_scale(G, n_sigmoid, n_tanh, dtype):
+def _exp_scale(n_sigmoid, n_tanh, dtype):
     r"""Row factors that let one ``np.exp`` serve every gate of a step.
 
     With :math:`m = -a` for the sigmoid rows and :math:`m = -2a` for the tanh rows,
@@ -118,11 +118,10 @@ def _exp_scale(G, n_sigmoid, n_tanh, dtype):
     the weights and bias of a row by -1 or -2 is exact in floating point, so the loop
     computes :math:`e^{m}` of all blocks in one pass (NumPy's exp is much faster than
     its tanh). For :math:`m` so large that :math:`e^m` overflows to infinity, the
-    formulas give the exact limits 0 and -1. Returns shape (G, 1): rows 1 (neither),
-    -1 (the first ``n_sigmoid``) and -2 (the next ``n_tanh``)."""
-    scale = np.ones((G, 1), dtype=dtype)
+    formulas give the exact limits 0 and -1. Returns shape (n_sigmoid + n_tanh, 1):
+    -1 in the first ``n_sigmoid`` rows, -2 in the ``n_tanh`` rows after them."""
+    scale = np.full((n_sigmoid + n_tanh, 1), -2, dtype=dtype)
     scale[:n_sigmoid] = -1
-    scale[n_sigmoid:n_sigmoid + n_tanh] = -2
     return scale
 
 
@@ -186,7 +185,7 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     if c0 is not None:
         check_array("c0", c0, shape=(N, H), dtype=dtype)
     Wx_, Wh_, b_, order = _gate_major(Wx, Wh, b)
-    gin, WhT, xa = _gate_projection(x, Wx_, Wh_, b_, _exp_scale(4 * H, 3 * H, H, dtype))
+    gin, WhT, xa = _gate_projection(x, Wx_, Wh_, b_, _exp_scale(3 * H, H, dtype))
     gates = np.empty((T, 4 * H, N), dtype=dtype)                # o, i, f, g of every step
     hs = np.empty((H, T + 1, N), dtype=dtype)                   # hs[:, t] = h_t^T
     cs = np.empty((T + 1, H, N), dtype=dtype)
