@@ -17,11 +17,10 @@ written for reading and the sequence functions for speed:
 - the input projections of all steps are one matrix product before the loop, and the
   weight gradients are single products over all steps after it;
 - the element-wise factors of the backward pass are computed for all steps at once;
-- the gate blocks are reordered to o, i, f, g, and the arrays of a step are
-  feature-major, (features, N): the recurrent product is :math:`W_{hh}^\top
-  h_{t-1}^\top`, each gate block of a step is one contiguous slab, and each element-wise
-  operation is a single pass over contiguous memory (NumPy is several times slower on
-  the strided column blocks of a batch-major (N, 4H) array);
+- the arrays of a step are feature-major, (features, N): the recurrent product is
+  :math:`W_{hh}^\top h_{t-1}^\top`, each gate block of a step is one contiguous slab,
+  and each element-wise operation is a single pass over contiguous memory (NumPy is
+  several times slower on the strided column blocks of a batch-major (N, 4H) array);
 - the arrays that enter the products over all steps are stored (features, T, N), so
   that they are (features, T N) matrices without a copy;
 - one ``np.exp`` serves all four gates of a step (``_exp_scale``), and one more gives
@@ -101,15 +100,6 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
     return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
 
-def _gate_major(Wx, Wh, b):
-    """Wx, Wh, b with the gate blocks reordered from i, f, o, g to o, i, f, g, and the
-    column order used. The sigmoid gates (o, i, f) then sit side by side, and so do the
-    gates that the cell gradient multiplies (i, f, g)."""
-    H = Wh.shape[0]
-    order = np.r_[2 * H:3 * H, 0:2 * H, 3 * H:4 * H]
-    return Wx[:, order], Wh[:, order], b[order], order
-
-
 def _exp_scale(n_sigmoid, n_tanh, dtype):
     r"""Row factors that let one ``np.exp`` serve every gate of a step.
 
@@ -184,9 +174,8 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     dtype = x.dtype
     if c0 is not None:
         check_array("c0", c0, shape=(N, H), dtype=dtype)
-    Wx_, Wh_, b_, order = _gate_major(Wx, Wh, b)
-    gin, WhT, xa = _gate_projection(x, Wx_, Wh_, b_, _exp_scale(3 * H, H, dtype))
-    gates = np.empty((T, 4 * H, N), dtype=dtype)                # o, i, f, g of every step
+    gin, WhT, xa = _gate_projection(x, Wx, Wh, b, _exp_scale(3 * H, H, dtype))
+    gates = np.empty((T, 4 * H, N), dtype=dtype)                # i, f, o, g of every step
     hs = np.empty((H, T + 1, N), dtype=dtype)                   # hs[:, t] = h_t^T
     cs = np.empty((T + 1, H, N), dtype=dtype)
     tanh_cs = np.empty((T, H, N), dtype=dtype)
@@ -201,10 +190,10 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
             np.exp(a, out=a)
             np.add(a, 1, out=a)
             sig, g = a[:3 * H], a[3 * H:]
-            np.reciprocal(sig, out=sig)                         # o, i, f = sigma(a)
+            np.reciprocal(sig, out=sig)                         # i, f, o = sigma(a)
             np.divide(2, g, out=g)
             np.subtract(g, 1, out=g)                            # g = tanh(a)
-            o, i, f = sig[:H], sig[H:2 * H], sig[2 * H:]
+            i, f, o = sig[:H], sig[H:2 * H], sig[2 * H:]
             np.multiply(f, cs[t], out=cs[t + 1])
             np.multiply(i, g, out=ig)
             np.add(cs[t + 1], ig, out=cs[t + 1])
@@ -216,7 +205,7 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
             np.subtract(tc, 1, out=tc)
             np.multiply(o, tc, out=hs[:, t + 1])
     h = np.ascontiguousarray(hs[:, 1:].transpose(2, 1, 0))
-    return h, (xa, hs, gates, cs, tanh_cs, Wx_, Wh_, order)
+    return h, (xa, hs, gates, cs, tanh_cs, Wx, Wh)
 
 
 def lstm_backward(dh, cache):
@@ -241,22 +230,22 @@ def lstm_backward(dh, cache):
     dWh : ndarray, shape (H, 4H)
     db : ndarray, shape (4H,)
     """
-    xa, hs, gates, cs, tanh_cs, Wx_, Wh_, order = cache
+    xa, hs, gates, cs, tanh_cs, Wx, Wh = cache
     D1, T, N = xa.shape
-    H = Wh_.shape[0]
+    H = Wh.shape[0]
     dtype = xa.dtype
     check_array("dh", dh, shape=(N, T, H), dtype=dtype)
-    o, i, f, g = (gates[:, k * H:(k + 1) * H] for k in range(4))
-    # Factors that multiply the travelling gradients, for every step at once (gate
-    # order o, i, f, g): da_o = dh*tanh(c)*o(1-o), da_i = dc*g*i(1-i),
-    # da_f = dc*c_{t-1}*f(1-f), da_g = dc*i*(1-g^2)
+    i, f, o, g = (gates[:, k * H:(k + 1) * H] for k in range(4))
+    # Factors that multiply the travelling gradients, for every step at once:
+    # da_i = dc*g*i(1-i), da_f = dc*c_{t-1}*f(1-f), da_o = dh*tanh(c)*o(1-o),
+    # da_g = dc*i*(1-g^2)
     k = np.empty((T, 4 * H, N), dtype=dtype)
     sig, dsig = gates[:, :3 * H], k[:, :3 * H]
     np.multiply(sig, sig, out=dsig)
     np.subtract(sig, dsig, out=dsig)                            # s (1 - s)
-    k[:, :H] *= tanh_cs
-    k[:, H:2 * H] *= g
-    k[:, 2 * H:3 * H] *= cs[:-1]
+    k[:, :H] *= g
+    k[:, H:2 * H] *= cs[:-1]
+    k[:, 2 * H:3 * H] *= tanh_cs
     k_g = k[:, 3 * H:]
     np.multiply(g, g, out=k_g)
     np.subtract(1, k_g, out=k_g)
@@ -276,16 +265,15 @@ def lstm_backward(dh, cache):
         np.add(dhs[t], dh_next, out=dh_t)
         np.multiply(dh_t, dc_from_h[t], out=dc)
         np.add(dc, dc_next, out=dc)
-        np.multiply(k[t, :H], dh_t, out=da[:H, t])
-        np.multiply(k[t, H:].reshape(3, H, N), dc, out=da[H:, t].reshape(3, H, N))
+        np.multiply(k[t, :2 * H].reshape(2, H, N), dc, out=da[:2 * H, t].reshape(2, H, N))
+        np.multiply(k[t, 2 * H:3 * H], dh_t, out=da[2 * H:3 * H, t])
+        np.multiply(k[t, 3 * H:], dc, out=da[3 * H:, t])
         np.multiply(dc, f[t], out=dc_next)
-        np.matmul(Wh_, da[:, t], out=dh_next)
-    # Sums over time and batch as single products: gate-major rows, (t, n) columns.
+        np.matmul(Wh, da[:, t], out=dh_next)
+    # Sums over time and batch as single products: gate rows, (t, n) columns.
     da2 = da.reshape(4 * H, T * N)
-    dx = (da2.T @ Wx_.T).reshape(T, N, D1 - 1).transpose(1, 0, 2)
+    dx = (da2.T @ Wx.T).reshape(T, N, D1 - 1).transpose(1, 0, 2)
     dWxb = da2 @ xa.reshape(D1, T * N).T                        # [dW_uh^T | db]
     dWh = hs[:, :T].reshape(H, T * N) @ da2.T
-    # back to the gate order i, f, o, g of the weights
-    inverse = np.argsort(order)
-    return (dx, np.ascontiguousarray(dh_next.T), np.ascontiguousarray(dWxb[inverse, :-1].T),
-            dWh[:, inverse], dWxb[inverse, -1])
+    return (dx, np.ascontiguousarray(dh_next.T), np.ascontiguousarray(dWxb[:, :-1].T), dWh,
+            dWxb[:, -1].copy())
