@@ -24,7 +24,8 @@ import numpy as np
 
 from ._validation import check_array, check_sequence_args, check_step_args
 from .activations import sigmoid
-from .lstm import _exp_scale, _gate_projection
+from .lstm import (_exp_scale, _gate_projection, _sigmoid_from_exponent,
+                   _tanh_from_exponent)
 
 
 def gru_step_forward(x, prev_h, Wx, Wh, b, bhn):
@@ -122,17 +123,12 @@ def gru_forward(x, h0, Wx, Wh, b, bhn):
             np.matmul(WhT, hs[:, t], out=rec)
             rz = a[:2 * H]
             np.add(rec[:2 * H], gin[:2 * H, t], out=rz)         # m = -a
-            np.exp(rz, out=rz)
-            np.add(rz, 1, out=rz)
-            np.reciprocal(rz, out=rz)                           # r, z
+            _sigmoid_from_exponent(rz)                          # r, z
             np.add(rec[2 * H:], bhn_col, out=hns[t])
             n = a[2 * H:]
             np.multiply(a[:H], hns[t], out=n)
             np.add(n, gin[2 * H:, t], out=n)                    # m = -2 a_n
-            np.exp(n, out=n)
-            np.add(n, 1, out=n)
-            np.divide(2, n, out=n)
-            np.subtract(n, 1, out=n)                            # n = tanh(a_n)
+            _tanh_from_exponent(n)                              # n = tanh(a_n)
             # h_t = n + z * (h_{t-1} - n)
             np.subtract(hs[:, t], n, out=diff)
             np.multiply(diff, a[H:2 * H], out=diff)

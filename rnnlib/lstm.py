@@ -115,6 +115,24 @@ def _exp_scale(n_sigmoid, n_tanh, dtype):
     return scale
 
 
+def _tanh_from_exponent(m):
+    r""":math:`\tanh(a) = 2 / (1 + e^{m}) - 1` in place, for ``m`` = :math:`-2a`
+    (see ``_exp_scale``); ``m`` overflowing in exp gives the exact limit -1."""
+    np.exp(m, out=m)
+    np.add(m, 1, out=m)
+    np.divide(2, m, out=m)
+    np.subtract(m, 1, out=m)
+    return m
+
+
+def _sigmoid_from_exponent(m):
+    r""":math:`\sigma(a) = 1 / (1 + e^{m})` in place, for ``m`` = :math:`-a`."""
+    np.exp(m, out=m)
+    np.add(m, 1, out=m)
+    np.reciprocal(m, out=m)
+    return m
+
+
 def _gate_projection(x, Wx, Wh, b, scale):
     r"""The input projection of a gated sequence function for all steps, as one product.
 
@@ -197,12 +215,8 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
             np.multiply(f, cs[t], out=cs[t + 1])
             np.multiply(i, g, out=ig)
             np.add(cs[t + 1], ig, out=cs[t + 1])
-            tc = tanh_cs[t]                                     # tanh(c) = 2/(1+e^{-2c}) - 1
-            np.multiply(cs[t + 1], -2, out=tc)
-            np.exp(tc, out=tc)
-            np.add(tc, 1, out=tc)
-            np.divide(2, tc, out=tc)
-            np.subtract(tc, 1, out=tc)
+            tc = np.multiply(cs[t + 1], -2, out=tanh_cs[t])
+            _tanh_from_exponent(tc)                             # tanh(c_t)
             np.multiply(o, tc, out=hs[:, t + 1])
     h = np.ascontiguousarray(hs[:, 1:].transpose(2, 1, 0))
     return h, (xa, hs, gates, cs, tanh_cs, Wx, Wh)
