@@ -221,6 +221,14 @@ def check_indices(name, a, size, ndim=None):
     return a
 
 
+def check_cache(cache, cls, producer):
+    """Return ``cache`` if it is the named tuple ``cls`` that ``producer`` returns."""
+    if not isinstance(cache, cls):
+        raise ArgumentTypeError(f"cache must be the {cls.__name__} returned by {producer}; "
+                                f"got {type(cache).__name__}")
+    return cache
+
+
 def check_sequence_args(x, h0, Wx, Wh, b, gates=1):
     """Validate the arguments of a sequence forward pass and return (N, T, D, H).
 

@@ -20,12 +20,37 @@ input projections and one for each weight gradient, exp in place of tanh). The
 candidate's recurrent term is kept as :math:`-2 (h_{t-1} W_{hn} + b_{hn})`, the form its
 exp needs.
 """
+from typing import NamedTuple
+
 import numpy as np
 
-from ._validation import check_array, check_sequence_args, check_step_args
+from ._validation import check_array, check_cache, check_sequence_args, check_step_args
 from .activations import sigmoid
-from .lstm import (_exp_scale, _gate_projection, _sigmoid_from_exponent,
-                   _tanh_from_exponent)
+from .gates import exp_scale, gate_projection, sigmoid_from_exponent, tanh_from_exponent
+
+
+class GRUStepCache(NamedTuple):
+    """What :func:`gru_step_forward` keeps for :func:`gru_step_backward`."""
+
+    x: np.ndarray          #: (N, D), the input u_t
+    prev_h: np.ndarray     #: (N, H), h_{t-1}
+    Wx: np.ndarray         #: (D, 3H)
+    Wh: np.ndarray         #: (H, 3H)
+    r: np.ndarray          #: (N, H), reset gate
+    z: np.ndarray          #: (N, H), update gate
+    n: np.ndarray          #: (N, H), candidate
+    hn: np.ndarray         #: (N, H), h_{t-1} W_hn + b_hn
+
+
+class GRUCache(NamedTuple):
+    """What :func:`gru_forward` keeps for :func:`gru_backward`; feature-major arrays."""
+
+    xa: np.ndarray         #: (D+1, T, N), the inputs u_t^T with a row of ones
+    hs: np.ndarray         #: (H, T+1, N), ``hs[:, t]`` is h_t^T, t = 0..T
+    gates: np.ndarray      #: (T, 3H, N), r, z, n of every step
+    hns: np.ndarray        #: (T, H, N), -2 (h_{t-1} W_hn + b_hn)^T
+    Wx: np.ndarray         #: (D, 3H)
+    Wh: np.ndarray         #: (H, 3H)
 
 
 def gru_step_forward(x, prev_h, Wx, Wh, b, bhn):
@@ -43,8 +68,8 @@ def gru_step_forward(x, prev_h, Wx, Wh, b, bhn):
     Returns
     -------
     next_h : ndarray, shape (N, H)
-    cache : tuple
-        What :func:`gru_step_backward` needs.
+    cache : GRUStepCache
+        What :func:`gru_step_backward` needs (a named tuple).
     """
     N, D, H = check_step_args(x, prev_h, Wx, Wh, b, gates=3)
     check_array("bhn", bhn, shape=(H,), dtype=x.dtype)
@@ -55,7 +80,7 @@ def gru_step_forward(x, prev_h, Wx, Wh, b, bhn):
     hn = ah[:, 2 * H:] + bhn
     n = np.tanh(ax[:, 2 * H:] + r * hn)
     next_h = (1 - z) * n + z * prev_h
-    return next_h, (x, prev_h, Wx, Wh, r, z, n, hn)
+    return next_h, GRUStepCache(x, prev_h, Wx, Wh, r, z, n, hn)
 
 
 def gru_step_backward(dnext_h, cache):
@@ -64,7 +89,7 @@ def gru_step_backward(dnext_h, cache):
     Parameters
     ----------
     dnext_h : ndarray, shape (N, H)
-    cache : tuple
+    cache : GRUStepCache
         From :func:`gru_step_forward`.
 
     Returns
@@ -76,7 +101,7 @@ def gru_step_backward(dnext_h, cache):
     db : ndarray, shape (3H,)
     dbhn : ndarray, shape (H,)
     """
-    x, prev_h, Wx, Wh, r, z, n, hn = cache
+    x, prev_h, Wx, Wh, r, z, n, hn = check_cache(cache, GRUStepCache, "gru_step_forward")
     check_array("dnext_h", dnext_h, shape=prev_h.shape, dtype=x.dtype)
     dan = dnext_h * (1 - z) * (1 - n ** 2)        # candidate pre-activation
     daz = dnext_h * (prev_h - n) * z * (1 - z)    # update gate pre-activation
@@ -103,13 +128,13 @@ def gru_forward(x, h0, Wx, Wh, b, bhn):
     Returns
     -------
     h : ndarray, shape (N, T, H)
-    cache : tuple
-        What :func:`gru_backward` needs.
+    cache : GRUCache
+        What :func:`gru_backward` needs (a named tuple).
     """
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b, gates=3)
     dtype = x.dtype
     check_array("bhn", bhn, shape=(H,), dtype=dtype)
-    gin, WhT, xa = _gate_projection(x, Wx, Wh, b, _exp_scale(2 * H, H, dtype))
+    gin, WhT, xa = gate_projection(x, Wx, Wh, b, exp_scale(2 * H, H, dtype))
     bhn_col = -2 * bhn[:, None]
     gates = np.empty((T, 3 * H, N), dtype=dtype)                # r, z, n of every step
     hns = np.empty((T, H, N), dtype=dtype)                      # -2 (W_hn^T h_{t-1} + b_hn)
@@ -117,24 +142,24 @@ def gru_forward(x, h0, Wx, Wh, b, bhn):
     hs[:, 0] = h0.T
     rec = np.empty((3 * H, N), dtype=dtype)
     diff = np.empty((H, N), dtype=dtype)
-    with np.errstate(over="ignore"):                            # e^m = inf: see _exp_scale
+    with np.errstate(over="ignore"):                            # e^m = inf: see exp_scale
         for t in range(T):
             a = gates[t]
             np.matmul(WhT, hs[:, t], out=rec)
             rz = a[:2 * H]
             np.add(rec[:2 * H], gin[:2 * H, t], out=rz)         # m = -a
-            _sigmoid_from_exponent(rz)                          # r, z
+            sigmoid_from_exponent(rz)                          # r, z
             np.add(rec[2 * H:], bhn_col, out=hns[t])
             n = a[2 * H:]
             np.multiply(a[:H], hns[t], out=n)
             np.add(n, gin[2 * H:, t], out=n)                    # m = -2 a_n
-            _tanh_from_exponent(n)                              # n = tanh(a_n)
+            tanh_from_exponent(n)                              # n = tanh(a_n)
             # h_t = n + z * (h_{t-1} - n)
             np.subtract(hs[:, t], n, out=diff)
             np.multiply(diff, a[H:2 * H], out=diff)
             np.add(diff, n, out=hs[:, t + 1])
-    h = np.ascontiguousarray(hs[:, 1:].transpose(2, 1, 0))
-    return h, (xa, hs, gates, hns, Wx, Wh)
+    h = hs[:, 1:].transpose(2, 1, 0).copy()                    # never a view of the cache
+    return h, GRUCache(xa, hs, gates, hns, Wx, Wh)
 
 
 def gru_backward(dh, cache):
@@ -144,7 +169,7 @@ def gru_backward(dh, cache):
     ----------
     dh : ndarray, shape (N, T, H)
         Upstream gradients on every hidden state.
-    cache : tuple
+    cache : GRUCache
         From :func:`gru_forward`.
 
     Returns
@@ -156,7 +181,7 @@ def gru_backward(dh, cache):
     db : ndarray, shape (3H,)
     dbhn : ndarray, shape (H,)
     """
-    xa, hs, gates, hns, Wx, Wh = cache
+    xa, hs, gates, hns, Wx, Wh = check_cache(cache, GRUCache, "gru_forward")
     D1, T, N = xa.shape
     H = Wh.shape[0]
     dtype = xa.dtype

@@ -23,14 +23,45 @@ written for reading and the sequence functions for speed:
   several times slower on the strided column blocks of a batch-major (N, 4H) array);
 - the arrays that enter the products over all steps are stored (features, T, N), so
   that they are (features, T N) matrices without a copy;
-- one ``np.exp`` serves all four gates of a step (``_exp_scale``), and one more gives
+- one ``np.exp`` serves all four gates of a step (``exp_scale``), and one more gives
   :math:`\tanh(c_t) = 2 / (1 + e^{-2 c_t}) - 1`: NumPy's exp is faster than its tanh
   (1.7 times in float32, 2.3 times in float64 on the machine of ``benchmarks/``).
 """
+from typing import NamedTuple
+
 import numpy as np
 
-from ._validation import check_array, check_sequence_args, check_step_args
+from ._validation import check_array, check_cache, check_sequence_args, check_step_args
 from .activations import sigmoid
+from .gates import exp_scale, gate_projection, tanh_from_exponent
+
+
+class LSTMStepCache(NamedTuple):
+    """What :func:`lstm_step_forward` keeps for :func:`lstm_step_backward`."""
+
+    x: np.ndarray          #: (N, D), the input u_t
+    prev_h: np.ndarray     #: (N, H), h_{t-1}
+    prev_c: np.ndarray     #: (N, H), c_{t-1}
+    Wx: np.ndarray         #: (D, 4H)
+    Wh: np.ndarray         #: (H, 4H)
+    i: np.ndarray          #: (N, H), input gate
+    f: np.ndarray          #: (N, H), forget gate
+    o: np.ndarray          #: (N, H), output gate
+    g: np.ndarray          #: (N, H), candidate
+    tanh_c: np.ndarray     #: (N, H), tanh(c_t)
+
+
+class LSTMCache(NamedTuple):
+    """What :func:`lstm_forward` keeps for :func:`lstm_backward`; every array is
+    feature-major (see the module docstring)."""
+
+    xa: np.ndarray         #: (D+1, T, N), the inputs u_t^T with a row of ones
+    hs: np.ndarray         #: (H, T+1, N), ``hs[:, t]`` is h_t^T, t = 0..T
+    gates: np.ndarray      #: (T, 4H, N), i, f, o, g of every step
+    cs: np.ndarray         #: (T+1, H, N), ``cs[t]`` is c_t^T, t = 0..T
+    tanh_cs: np.ndarray    #: (T, H, N), tanh(c_t)^T, t = 1..T
+    Wx: np.ndarray         #: (D, 4H)
+    Wh: np.ndarray         #: (H, 4H)
 
 
 def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
@@ -49,8 +80,8 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     -------
     next_h : ndarray, shape (N, H)
     next_c : ndarray, shape (N, H)
-    cache : tuple
-        What :func:`lstm_step_backward` needs.
+    cache : LSTMStepCache
+        What :func:`lstm_step_backward` needs (a named tuple).
     """
     N, D, H = check_step_args(x, prev_h, Wx, Wh, b, gates=4)
     check_array("prev_c", prev_c, shape=(N, H), dtype=x.dtype)
@@ -60,7 +91,7 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     next_c = f * prev_c + i * g
     tanh_c = np.tanh(next_c)
     next_h = o * tanh_c
-    return next_h, next_c, (x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c)
+    return next_h, next_c, LSTMStepCache(x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c)
 
 
 def lstm_step_backward(dnext_h, dnext_c, cache):
@@ -75,7 +106,7 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
     Parameters
     ----------
     dnext_h, dnext_c : ndarray, shape (N, H)
-    cache : tuple
+    cache : LSTMStepCache
         From :func:`lstm_step_forward`.
 
     Returns
@@ -87,7 +118,8 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
     dWh : ndarray, shape (H, 4H)
     db : ndarray, shape (4H,)
     """
-    x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = check_cache(cache, LSTMStepCache,
+                                                                "lstm_step_forward")
     check_array("dnext_h", dnext_h, shape=prev_h.shape, dtype=x.dtype)
     check_array("dnext_c", dnext_c, shape=prev_c.shape, dtype=x.dtype)
     dc = dnext_c + dnext_h * o * (1 - tanh_c ** 2)
@@ -100,73 +132,7 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
     return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
 
-def _exp_scale(n_sigmoid, n_tanh, dtype):
-    r"""Row factors that let one ``np.exp`` serve every gate of a step.
-
-    With :math:`m = -a` for the sigmoid rows and :math:`m = -2a` for the tanh rows,
-    :math:`\sigma(a) = 1 / (1 + e^{m})` and :math:`\tanh(a) = 2 / (1 + e^{m}) - 1`. Scaling
-    the weights and bias of a row by -1 or -2 is exact in floating point, so the loop
-    computes :math:`e^{m}` of all blocks in one pass (NumPy's exp is much faster than
-    its tanh). For :math:`m` so large that :math:`e^m` overflows to infinity, the
-    formulas give the exact limits 0 and -1. Returns shape (n_sigmoid + n_tanh, 1):
-    -1 in the first ``n_sigmoid`` rows, -2 in the ``n_tanh`` rows after them."""
-    scale = np.full((n_sigmoid + n_tanh, 1), -2, dtype=dtype)
-    scale[:n_sigmoid] = -1
-    return scale
-
-
-def _tanh_from_exponent(m):
-    r""":math:`\tanh(a) = 2 / (1 + e^{m}) - 1` in place, for ``m`` = :math:`-2a`
-    (see ``_exp_scale``); ``m`` overflowing in exp gives the exact limit -1."""
-    np.exp(m, out=m)
-    np.add(m, 1, out=m)
-    np.divide(2, m, out=m)
-    np.subtract(m, 1, out=m)
-    return m
-
-
-def _sigmoid_from_exponent(m):
-    r""":math:`\sigma(a) = 1 / (1 + e^{m})` in place, for ``m`` = :math:`-a`."""
-    np.exp(m, out=m)
-    np.add(m, 1, out=m)
-    np.reciprocal(m, out=m)
-    return m
-
-
-def _gate_projection(x, Wx, Wh, b, scale):
-    r"""The input projection of a gated sequence function for all steps, as one product.
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, T, D)
-    Wx : ndarray, shape (D, G)
-    Wh : ndarray, shape (H, G)
-    b : ndarray, shape (G,)
-    scale : ndarray, shape (G, 1)
-        Factors of the gate rows (see ``_exp_scale``).
-
-    Returns
-    -------
-    gin : ndarray, shape (G, T, N)
-        ``scale`` times :math:`(u_t W_{uh} + b)^\top` for every t; ``gin[:, t]`` is step t.
-    WhT : ndarray, shape (G, H)
-        ``scale`` times :math:`W_{hh}^\top`, C-contiguous.
-    xa : ndarray, shape (D+1, T, N)
-        :math:`u_t^\top` with a row of ones below, for the weight and bias gradients.
-    """
-    N, T, D = x.shape
-    WxbT = np.empty((Wx.shape[1], D + 1), dtype=x.dtype)       # [W_uh^T | b]
-    WxbT[:, :D] = Wx.T
-    WxbT[:, D] = b
-    WxbT *= scale
-    xa = np.empty((D + 1, T, N), dtype=x.dtype)
-    xa[:D] = x.transpose(2, 1, 0)
-    xa[D] = 1
-    gin = np.matmul(WxbT, xa.reshape(D + 1, T * N)).reshape(-1, T, N)
-    return gin, np.ascontiguousarray(Wh.T * scale), xa
-
-
-def lstm_forward(x, h0, Wx, Wh, b, c0=None):
+def lstm_forward(x, h0, Wx, Wh, b, c0=None, return_cell=False):
     r"""Run an LSTM over a whole sequence.
 
     Parameters
@@ -178,21 +144,26 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     b : ndarray, shape (4H,)
     c0 : ndarray, shape (N, H), optional
         Initial cell state; zeros when omitted.
+    return_cell : bool
+        Also return the final cell state :math:`c_T` (to carry the state into the next
+        call, or to start a decoder from it).
 
     Returns
     -------
     h : ndarray, shape (N, T, H)
         Hidden states :math:`h_1, \dots, h_T`.
-    cache : tuple
-        What :func:`lstm_backward` needs. ``cache[3]`` holds the cell states
-        :math:`c_0, \dots, c_T` feature-major, shape (T+1, H, N): ``cache[3][t].T`` is
+    c_T : ndarray, shape (N, H)
+        The final cell state; only with ``return_cell=True`` (then the result is
+        ``(h, c_T, cache)``).
+    cache : LSTMCache
+        What :func:`lstm_backward` needs (a named tuple); ``cache.cs[t].T`` is
         :math:`c_t`.
     """
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b, gates=4)
     dtype = x.dtype
     if c0 is not None:
         check_array("c0", c0, shape=(N, H), dtype=dtype)
-    gin, WhT, xa = _gate_projection(x, Wx, Wh, b, _exp_scale(3 * H, H, dtype))
+    gin, WhT, xa = gate_projection(x, Wx, Wh, b, exp_scale(3 * H, H, dtype))
     gates = np.empty((T, 4 * H, N), dtype=dtype)                # i, f, o, g of every step
     hs = np.empty((H, T + 1, N), dtype=dtype)                   # hs[:, t] = h_t^T
     cs = np.empty((T + 1, H, N), dtype=dtype)
@@ -200,7 +171,7 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     hs[:, 0] = h0.T
     cs[0] = 0 if c0 is None else c0.T
     ig = np.empty((H, N), dtype=dtype)
-    with np.errstate(over="ignore"):                            # e^m = inf: see _exp_scale
+    with np.errstate(over="ignore"):                            # e^m = inf: see exp_scale
         for t in range(T):
             a = gates[t]
             np.matmul(WhT, hs[:, t], out=a)
@@ -216,13 +187,14 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
             np.multiply(i, g, out=ig)
             np.add(cs[t + 1], ig, out=cs[t + 1])
             tc = np.multiply(cs[t + 1], -2, out=tanh_cs[t])
-            _tanh_from_exponent(tc)                             # tanh(c_t)
+            tanh_from_exponent(tc)                             # tanh(c_t)
             np.multiply(o, tc, out=hs[:, t + 1])
-    h = np.ascontiguousarray(hs[:, 1:].transpose(2, 1, 0))
-    return h, (xa, hs, gates, cs, tanh_cs, Wx, Wh)
+    h = hs[:, 1:].transpose(2, 1, 0).copy()                    # never a view of the cache
+    cache = LSTMCache(xa, hs, gates, cs, tanh_cs, Wx, Wh)
+    return (h, cs[T].T.copy(), cache) if return_cell else (h, cache)
 
 
-def lstm_backward(dh, cache):
+def lstm_backward(dh, cache, dc_T=None, return_dc0=False):
     r"""Backpropagation through time for :func:`lstm_forward`.
 
     Only :math:`\partial L/\partial h_t` and :math:`\partial L/\partial c_t` travel
@@ -233,22 +205,32 @@ def lstm_backward(dh, cache):
     ----------
     dh : ndarray, shape (N, T, H)
         Upstream gradients on every hidden state.
-    cache : tuple
+    cache : LSTMCache
         From :func:`lstm_forward`.
+    dc_T : ndarray, shape (N, H), optional
+        Upstream gradient on the final cell state :math:`c_T` (when the state is carried
+        on, e.g. from an encoder into a decoder); zeros when omitted.
+    return_dc0 : bool
+        Also return the gradient of the initial cell state :math:`c_0`.
 
     Returns
     -------
     dx : ndarray, shape (N, T, D)
     dh0 : ndarray, shape (N, H)
+    dc0 : ndarray, shape (N, H)
+        Only with ``return_dc0=True``; the result is then
+        ``(dx, dh0, dc0, dWx, dWh, db)``, the order of :func:`lstm_step_backward`.
     dWx : ndarray, shape (D, 4H)
     dWh : ndarray, shape (H, 4H)
     db : ndarray, shape (4H,)
     """
-    xa, hs, gates, cs, tanh_cs, Wx, Wh = cache
+    xa, hs, gates, cs, tanh_cs, Wx, Wh = check_cache(cache, LSTMCache, "lstm_forward")
     D1, T, N = xa.shape
     H = Wh.shape[0]
     dtype = xa.dtype
     check_array("dh", dh, shape=(N, T, H), dtype=dtype)
+    if dc_T is not None:
+        check_array("dc_T", dc_T, shape=(N, H), dtype=dtype)
     i, f, o, g = (gates[:, k * H:(k + 1) * H] for k in range(4))
     # Factors that multiply the travelling gradients, for every step at once:
     # da_i = dc*g*i(1-i), da_f = dc*c_{t-1}*f(1-f), da_o = dh*tanh(c)*o(1-o),
@@ -272,7 +254,7 @@ def lstm_backward(dh, cache):
     da = np.empty((4 * H, T, N), dtype=dtype)
     dhs = dh.transpose(1, 2, 0)                                 # (T, H, N) view
     dh_next = np.zeros((H, N), dtype=dtype)
-    dc_next = np.zeros((H, N), dtype=dtype)
+    dc_next = np.zeros((H, N), dtype=dtype) if dc_T is None else dc_T.T.copy()
     dh_t = np.empty((H, N), dtype=dtype)
     dc = np.empty((H, N), dtype=dtype)
     for t in range(T - 1, -1, -1):
@@ -289,5 +271,8 @@ def lstm_backward(dh, cache):
     dx = (da2.T @ Wx.T).reshape(T, N, D1 - 1).transpose(1, 0, 2)
     dWxb = da2 @ xa.reshape(D1, T * N).T                        # [dW_uh^T | db]
     dWh = hs[:, :T].reshape(H, T * N) @ da2.T
-    return (dx, np.ascontiguousarray(dh_next.T), np.ascontiguousarray(dWxb[:, :-1].T), dWh,
-            dWxb[:, -1].copy())
+    dh0 = np.ascontiguousarray(dh_next.T)
+    weights = (np.ascontiguousarray(dWxb[:, :-1].T), dWh, dWxb[:, -1].copy())
+    if return_dc0:
+        return (dx, dh0, np.ascontiguousarray(dc_next.T)) + weights
+    return (dx, dh0) + weights

@@ -17,10 +17,33 @@ product before the loop, the loop holds only the recurrent product and in-place
 element-wise work on preallocated buffers, and the weight gradients are single large
 products over all steps after the loop.
 """
+from typing import NamedTuple
+
 import numpy as np
 
-from ._validation import check_array, check_sequence_args, check_step_args
+from ._validation import check_array, check_cache, check_sequence_args, check_step_args
 from .activations import get_activation
+
+
+class RNNStepCache(NamedTuple):
+    """What :func:`rnn_step_forward` keeps for :func:`rnn_step_backward`."""
+
+    x: np.ndarray          #: (N, D), the input u_t
+    prev_h: np.ndarray     #: (N, H), h_{t-1}
+    Wx: np.ndarray         #: (D, H)
+    Wh: np.ndarray         #: (H, H)
+    next_h: np.ndarray     #: (N, H), h_t (a copy of the returned state)
+    activation: str        #: "tanh" or "relu"
+
+
+class RNNCache(NamedTuple):
+    """What :func:`rnn_forward` keeps for :func:`rnn_backward`."""
+
+    xs: np.ndarray         #: (T, N, D), the inputs, time-major
+    hs: np.ndarray         #: (T+1, N, H), h_0 .. h_T
+    Wx: np.ndarray         #: (D, H)
+    Wh: np.ndarray         #: (H, H)
+    activation: str        #: "tanh" or "relu"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b, activation="tanh"):
@@ -45,13 +68,13 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b, activation="tanh"):
     -------
     next_h : ndarray, shape (N, H)
         The new hidden state :math:`h_t`.
-    cache : tuple
-        What :func:`rnn_step_backward` needs.
+    cache : RNNStepCache
+        What :func:`rnn_step_backward` needs (a named tuple).
     """
     f, _ = get_activation(activation)
     check_step_args(x, prev_h, Wx, Wh, b)
     next_h = f(prev_h @ Wh + x @ Wx + b)
-    return next_h, (x, prev_h, Wx, Wh, next_h, activation)
+    return next_h, RNNStepCache(x, prev_h, Wx, Wh, next_h.copy(), activation)
 
 
 def rnn_step_backward(dnext_h, cache):
@@ -68,7 +91,7 @@ def rnn_step_backward(dnext_h, cache):
     ----------
     dnext_h : ndarray, shape (N, H)
         Upstream gradient :math:`\partial L / \partial h_t`.
-    cache : tuple
+    cache : RNNStepCache
         From :func:`rnn_step_forward`.
 
     Returns
@@ -79,7 +102,7 @@ def rnn_step_backward(dnext_h, cache):
     dWh : ndarray, shape (H, H)
     db : ndarray, shape (H,)
     """
-    x, prev_h, Wx, Wh, next_h, activation = cache
+    x, prev_h, Wx, Wh, next_h, activation = check_cache(cache, RNNStepCache, "rnn_step_forward")
     check_array("dnext_h", dnext_h, shape=next_h.shape, dtype=next_h.dtype)
     _, df = get_activation(activation)
     delta = dnext_h * df(next_h)
@@ -104,9 +127,10 @@ def rnn_forward(x, h0, Wx, Wh, b, activation="tanh"):
     -------
     h : ndarray, shape (N, T, H)
         Hidden states :math:`h_1, \dots, h_T`.
-    cache : tuple
-        What :func:`rnn_backward` needs: the time-major inputs, all hidden states
-        (with :math:`h_0`), the weights and the activation.
+    cache : RNNCache
+        What :func:`rnn_backward` needs (a named tuple): the time-major inputs, all
+        hidden states (with :math:`h_0`), the weights and the activation. The final
+        state :math:`h_T` is ``h[:, -1]``.
     """
     f, _ = get_activation(activation)
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b)
@@ -120,8 +144,8 @@ def rnn_forward(x, h0, Wx, Wh, b, activation="tanh"):
         np.matmul(hs[t], Wh, out=rec)
         a[t] += rec
         f(a[t], out=hs[t + 1])
-    h = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
-    return h, (xs, hs, Wx, Wh, activation)
+    h = hs[1:].transpose(1, 0, 2).copy()                  # never a view of the cache
+    return h, RNNCache(xs, hs, Wx, Wh, activation)
 
 
 def rnn_backward(dh, cache):
@@ -137,7 +161,7 @@ def rnn_backward(dh, cache):
     ----------
     dh : ndarray, shape (N, T, H)
         Upstream gradients :math:`\partial L/\partial h_t` on every hidden state.
-    cache : tuple
+    cache : RNNCache
         From :func:`rnn_forward`.
 
     Returns
@@ -148,7 +172,7 @@ def rnn_backward(dh, cache):
     dWh : ndarray, shape (H, H)
     db : ndarray, shape (H,)
     """
-    xs, hs, Wx, Wh, activation = cache
+    xs, hs, Wx, Wh, activation = check_cache(cache, RNNCache, "rnn_forward")
     T, N, D = xs.shape
     H = Wh.shape[0]
     check_array("dh", dh, shape=(N, T, H), dtype=xs.dtype)

@@ -1,0 +1,77 @@
+r"""Kernels shared by the gated sequence functions of :mod:`rnnlib.lstm` and :mod:`rnnlib.gru`.
+
+Both cells compute their gates in the *exp form*: the weight rows of a sigmoid gate are
+scaled by -1 and those of a tanh gate by -2 (exact in floating point, powers of two),
+so that each step's pre-activation is already the exponent :math:`m` and one ``np.exp``
+serves every gate, :math:`\sigma(a) = 1 / (1 + e^{m})`, :math:`\tanh(a) = 2 / (1 + e^{m}) - 1`.
+Both also project the inputs of all steps with one matrix product before the loop, into
+feature-major arrays. The derivation and the measurements are in the chapter
+"Backpropagation through time" (the exp form) and in ``benchmarks/README.md``.
+"""
+import numpy as np
+
+
+def exp_scale(n_sigmoid, n_tanh, dtype):
+    r"""Row factors that let one ``np.exp`` serve every gate of a step.
+
+    With :math:`m = -a` for the sigmoid rows and :math:`m = -2a` for the tanh rows,
+    :math:`\sigma(a) = 1 / (1 + e^{m})` and :math:`\tanh(a) = 2 / (1 + e^{m}) - 1`. Scaling
+    the weights and bias of a row by -1 or -2 is exact in floating point, so the loop
+    computes :math:`e^{m}` of all blocks in one pass (NumPy's exp is much faster than
+    its tanh). For :math:`m` so large that :math:`e^m` overflows to infinity, the
+    formulas give the exact limits 0 and -1. Returns shape (n_sigmoid + n_tanh, 1):
+    -1 in the first ``n_sigmoid`` rows, -2 in the ``n_tanh`` rows after them."""
+    scale = np.full((n_sigmoid + n_tanh, 1), -2, dtype=dtype)
+    scale[:n_sigmoid] = -1
+    return scale
+
+
+def tanh_from_exponent(m):
+    r""":math:`\tanh(a) = 2 / (1 + e^{m}) - 1` in place, for ``m`` = :math:`-2a`
+    (see ``exp_scale``); ``m`` overflowing in exp gives the exact limit -1."""
+    np.exp(m, out=m)
+    np.add(m, 1, out=m)
+    np.divide(2, m, out=m)
+    np.subtract(m, 1, out=m)
+    return m
+
+
+def sigmoid_from_exponent(m):
+    r""":math:`\sigma(a) = 1 / (1 + e^{m})` in place, for ``m`` = :math:`-a`."""
+    np.exp(m, out=m)
+    np.add(m, 1, out=m)
+    np.reciprocal(m, out=m)
+    return m
+
+
+def gate_projection(x, Wx, Wh, b, scale):
+    r"""The input projection of a gated sequence function for all steps, as one product.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, T, D)
+    Wx : ndarray, shape (D, G)
+    Wh : ndarray, shape (H, G)
+    b : ndarray, shape (G,)
+    scale : ndarray, shape (G, 1)
+        Factors of the gate rows (see ``exp_scale``).
+
+    Returns
+    -------
+    gin : ndarray, shape (G, T, N)
+        ``scale`` times :math:`(u_t W_{uh} + b)^\top` for every t; ``gin[:, t]`` is step t.
+    WhT : ndarray, shape (G, H)
+        ``scale`` times :math:`W_{hh}^\top`, C-contiguous.
+    xa : ndarray, shape (D+1, T, N)
+        :math:`u_t^\top` with a row of ones below, for the weight and bias gradients.
+    """
+    N, T, D = x.shape
+    WxbT = np.empty((Wx.shape[1], D + 1), dtype=x.dtype)       # [W_uh^T | b]
+    WxbT[:, :D] = Wx.T
+    WxbT[:, D] = b
+    WxbT *= scale
+    xa = np.empty((D + 1, T, N), dtype=x.dtype)
+    xa[:D] = x.transpose(2, 1, 0)
+    xa[D] = 1
+    gin = np.matmul(WxbT, xa.reshape(D + 1, T * N)).reshape(-1, T, N)
+    return gin, np.ascontiguousarray(Wh.T * scale), xa
