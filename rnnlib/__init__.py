@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 
 # Submodules loaded lazily on attribute access (PEP 562); each holds one chapter's code.
 _SUBMODULES = (
-    "analysis", "charlm", "esn", "experiments", "hf", "init", "interop", "io", "layers", "models",
+    "analysis", "cells", "charlm", "esn", "experiments", "gates", "hf", "init", "interop", "io", "layers", "models",
     "plotting", "regularizers", "rtrl", "signals", "stats", "tasks", "train",
 )
 

@@ -137,13 +137,16 @@ def check_int(name, value, low=1, high=None):
     Bools, floats (even ``3.0``), strings and NumPy arrays are refused; NumPy integer
     scalars are accepted. ``low=1`` (the default) asks for a positive integer.
     """
+    if high is None and low in (0, 1):
+        want = "a positive integer" if low == 1 else "a non-negative integer"
+    else:
+        want = f"an integer in {_interval(low, high, True, True)}"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ArgumentTypeError(f"{name} must be an integer; got {value!r} "
+        raise ArgumentTypeError(f"{name} must be {want}; got {value!r} "
                                 f"({type(value).__name__})")
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"{name} must be an integer in {_interval(low, high, True, True)}; "
-                         f"got {value}")
+        raise ValueError(f"{name} must be {want}; got {value}")
     return value
 
 

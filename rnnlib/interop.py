@@ -21,24 +21,20 @@ module import torch when called.
 """
 import numpy as np
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-# rnnlib block k takes torch block _LSTM_ORDER[k]: (i, f, o, g) <- (i, f, g, o)
-_LSTM_ORDER = (0, 1, 3, 2)
+from ._validation import ArgumentTypeError, check_array, check_bool, check_int
+from .cells import CELLS, get_cell
 
 
-def _kind(kind):
-    if kind not in GATES:
-        raise ValueError(f"kind must be one of {sorted(GATES)}; got {kind!r}")
-    return kind
-
-
-def _reorder(a, kind, axis=0):
-    """Permute the gate blocks of ``a`` along ``axis`` between the two orders
-    (the LSTM permutation is its own inverse)."""
-    if kind != "lstm":
+def reorder_gates(a, kind, axis=0, to_torch=False):
+    """Permute the gate blocks of ``a`` along ``axis`` from torch's order to rnnlib's
+    (or back, ``to_torch=True``), as the registry's ``torch_gate_order`` says."""
+    order = get_cell(kind).torch_gate_order
+    if order == tuple(range(len(order))):
         return a
-    blocks = np.split(a, 4, axis=axis)
-    return np.concatenate([blocks[k] for k in _LSTM_ORDER], axis=axis)
+    if to_torch:
+        order = tuple(int(k) for k in np.argsort(order))
+    blocks = np.split(a, len(order), axis=axis)
+    return np.concatenate([blocks[k] for k in order], axis=axis)
 
 
 def weights_from_torch(kind, weight_ih, weight_hh, bias_ih, bias_hh):
@@ -47,6 +43,7 @@ def weights_from_torch(kind, weight_ih, weight_hh, bias_ih, bias_hh):
     Parameters
     ----------
     kind : {"rnn", "lstm", "gru"}
+        A cell of :data:`rnnlib.cells.CELLS`.
     weight_ih : ndarray, shape (G*H, D)
     weight_hh : ndarray, shape (G*H, H)
     bias_ih, bias_hh : ndarray, shape (G*H,)
@@ -56,16 +53,24 @@ def weights_from_torch(kind, weight_ih, weight_hh, bias_ih, bias_hh):
     params : dict
         ``Wx`` (D, G*H), ``Wh`` (H, G*H), ``b`` (G*H,) and, for the GRU, ``bhn`` (H,).
     """
-    _kind(kind)
-    H = weight_hh.shape[1]
-    params = {"Wx": _reorder(weight_ih, kind).T.copy(),
-              "Wh": _reorder(weight_hh, kind).T.copy()}
-    if kind == "gru":
-        params["b"] = bias_ih + np.concatenate([bias_hh[:2 * H], np.zeros_like(bias_hh[2 * H:])])
-        params["bhn"] = bias_hh[2 * H:].copy()
-    else:
-        params["b"] = _reorder(bias_ih + bias_hh, kind)
-    return params
+    cell = get_cell(kind)
+    G = cell.n_gates
+    check_array("weight_hh", weight_hh, ndim=2)
+    GH, H = weight_hh.shape
+    if GH != G * H:
+        raise ValueError(f"weight_hh of a torch {cell.torch_module} must have shape "
+                         f"({G}*H, H); got {weight_hh.shape}")
+    check_array("weight_ih", weight_ih, ndim=2, shape=(G * H, None), dtype=weight_hh.dtype)
+    check_array("bias_ih", bias_ih, shape=(G * H,), dtype=weight_hh.dtype)
+    check_array("bias_hh", bias_hh, shape=(G * H,), dtype=weight_hh.dtype)
+    params = {"Wx": reorder_gates(weight_ih, kind).T.copy(),
+              "Wh": reorder_gates(weight_hh, kind).T.copy()}
+    summed = bias_hh.copy()
+    for name, k in cell.torch_recurrent_biases.items():
+        params[name] = bias_hh[k * H:(k + 1) * H].copy()
+        summed[k * H:(k + 1) * H] = 0
+    params["b"] = reorder_gates(bias_ih + summed, kind)
+    return {k: params[k] for k in cell.params}
 
 
 def weights_to_torch(kind, params):
@@ -74,23 +79,29 @@ def weights_to_torch(kind, params):
     Returns ``(weight_ih, weight_hh, bias_ih, bias_hh)`` as NumPy arrays; the summed
     bias goes to ``bias_ih`` and ``bias_hh`` holds zeros (and, for the GRU, ``bhn``).
     """
-    _kind(kind)
-    weight_ih = _reorder(params["Wx"].T, kind, axis=0).copy()
-    weight_hh = _reorder(params["Wh"].T, kind, axis=0).copy()
-    bias_ih = _reorder(params["b"], kind).copy()
+    cell = get_cell(kind)
+    args = cell.param_args(params)
+    Wx = check_array("params['Wx']", args[0], ndim=2)
+    D, GH = Wx.shape
+    H = GH // cell.n_gates
+    for name, a in zip(cell.params, args):
+        check_array(f"params[{name!r}]", a, shape=cell.shapes(D, H)[name], dtype=Wx.dtype)
+    weight_ih = reorder_gates(params["Wx"].T, kind, to_torch=True).copy()
+    weight_hh = reorder_gates(params["Wh"].T, kind, to_torch=True).copy()
+    bias_ih = reorder_gates(params["b"], kind, to_torch=True).copy()
     bias_hh = np.zeros_like(bias_ih)
-    if kind == "gru":
-        H = params["Wh"].shape[0]
-        bias_hh[2 * H:] = params["bhn"]
+    for name, k in cell.torch_recurrent_biases.items():
+        bias_hh[k * H:(k + 1) * H] = params[name]
     return weight_ih, weight_hh, bias_ih, bias_hh
 
 
 def _module_kind(module):
     import torch.nn as nn
-    for cls, kind in ((nn.LSTM, "lstm"), (nn.GRU, "gru"), (nn.RNN, "rnn")):
-        if isinstance(module, cls):
+    for kind, cell in CELLS.items():
+        if type(module) is getattr(nn, cell.torch_module):
             return kind
-    raise ValueError(f"module must be torch.nn.RNN, LSTM or GRU; got {type(module).__name__}")
+    known = ", ".join(f"torch.nn.{c.torch_module}" for c in CELLS.values())
+    raise ArgumentTypeError(f"module must be one of {known}; got {type(module).__name__}")
 
 
 def params_from_torch(module, layer=0, reverse=False):
@@ -110,14 +121,13 @@ def params_from_torch(module, layer=0, reverse=False):
         As :func:`weights_from_torch`, in the module's dtype.
     """
     kind = _module_kind(module)
-    if not 0 <= layer < module.num_layers:
-        raise ValueError(f"layer must be in [0, {module.num_layers}); got {layer}")
-    if reverse and not module.bidirectional:
+    check_int("layer", layer, low=0, high=module.num_layers - 1)
+    if check_bool("reverse", reverse) and not module.bidirectional:
         raise ValueError("reverse=True needs a bidirectional module")
     sfx = f"_l{layer}" + ("_reverse" if reverse else "")
     get = lambda name: getattr(module, name + sfx).detach().cpu().numpy()
     H = module.hidden_size
-    zeros = np.zeros(GATES[kind] * H, dtype=get("weight_hh").dtype)
+    zeros = np.zeros(get_cell(kind).n_gates * H, dtype=get("weight_hh").dtype)
     b_ih = get("bias_ih") if module.bias else zeros
     b_hh = get("bias_hh") if module.bias else zeros
     return weights_from_torch(kind, get("weight_ih"), get("weight_hh"), b_ih, b_hh)
@@ -129,6 +139,9 @@ def params_to_torch(params, module, layer=0, reverse=False):
     kind = _module_kind(module)
     if not module.bias:
         raise ValueError("the module must have bias=True to hold rnnlib's biases")
+    check_int("layer", layer, low=0, high=module.num_layers - 1)
+    if check_bool("reverse", reverse) and not module.bidirectional:
+        raise ValueError("reverse=True needs a bidirectional module")
     sfx = f"_l{layer}" + ("_reverse" if reverse else "")
     arrays = weights_to_torch(kind, params)
     with torch.no_grad():
@@ -143,8 +156,8 @@ def params_to_torch(params, module, layer=0, reverse=False):
 # Whole models: a (stacked, bidirectional) torch module <-> a Sequential of layers.
 
 def _layer_classes():
-    from .layers import GRU, LSTM, SimpleRNN
-    return {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
+    from .layers import recurrent_layer_classes
+    return recurrent_layer_classes()
 
 
 def model_from_torch(module):
@@ -175,7 +188,7 @@ def model_from_torch(module):
     dtype = module.weight_hh_l0.detach().cpu().numpy().dtype
     if dtype.type not in (np.float32, np.float64):
         raise ValueError(f"module must hold float32 or float64 weights; got {dtype}")
-    kw = {"activation": module.nonlinearity} if kind == "rnn" else {}
+    kw = {"activation": module.nonlinearity} if "activation" in get_cell(kind).options else {}
     layers = []
     for _ in range(module.num_layers):
         layer = cls(H, return_sequences=True, dtype=dtype, **kw)
@@ -209,7 +222,7 @@ def _stack_spec(model):
                              "module; only SimpleRNN, LSTM, GRU and Bidirectional stacks convert")
         if not cell.built:
             raise ValueError(f"layer {i} ({layer.name}) is not built; build the model first")
-        specs.append((kind, cell.units, bidir, getattr(cell, "activation", "tanh")))
+        specs.append((kind, cell.units, bidir, tuple(sorted(cell.options.items()))))
     if len(set(specs)) > 1:
         raise ValueError("a torch module needs every layer of one kind, size, direction and "
                          f"activation; got {[s[:3] for s in specs]}")
@@ -236,11 +249,12 @@ def model_to_torch(model):
     """
     import torch
     from .layers import Bidirectional
-    (kind, H, bidir, activation), num_layers, layers = _stack_spec(model)
+    (kind, H, bidir, options), num_layers, layers = _stack_spec(model)
     first = layers[0].forward_layer if bidir else layers[0]
     D = first.params["Wx"].shape[0]
-    cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind]
-    kw = {"nonlinearity": activation} if kind == "rnn" else {}
+    cell = get_cell(kind)
+    cls = getattr(torch.nn, cell.torch_module)
+    kw = cell.torch_options(**dict(options))
     dtype = {np.float32: torch.float32, np.float64: torch.float64}[first.dtype.type]
     module = cls(D, H, num_layers=num_layers, bidirectional=bidir, batch_first=True,
                  dtype=dtype, **kw)

@@ -40,20 +40,13 @@ Derived in the chapter "Extensions".
 import numpy as np
 
 from . import init as _init
-from ._validation import check_array, check_choice
+from ._validation import (check_array, check_bool, check_choice, check_float_dtype, check_int,
+                          check_mask, check_number)
 from .affine import temporal_affine_backward, temporal_affine_forward
+from .cells import CELLS, get_cell
 from .embedding import word_embedding_backward, word_embedding_forward
-from .gru import gru_backward, gru_forward
-from .lstm import lstm_backward, lstm_forward
-from .rnn import rnn_backward, rnn_forward
 
 MERGE_MODES = ("concat", "sum")
-
-
-def _check_units(name, n):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-        raise ValueError(f"{name} must be a positive integer; got {n!r}")
-    return int(n)
 
 
 def _fmt_shape(shape):
@@ -77,14 +70,7 @@ def mask_lengths(mask, N, T):
     """
     if mask is None:
         return np.full(N, T)
-    if not isinstance(mask, np.ndarray):
-        raise ValueError(f"mask must be a NumPy array of shape ({N}, {T}); "
-                         f"got {type(mask).__name__}")
-    if mask.shape != (N, T):
-        raise ValueError(f"mask must have shape (N, T) = ({N}, {T}) matching x; got {mask.shape}")
-    if mask.dtype != bool and not np.all((mask == 0) | (mask == 1)):
-        raise ValueError("mask must be boolean (or hold only 0 and 1)")
-    mask = mask.astype(bool)
+    mask = check_mask("mask", mask, (N, T))
     lengths = mask.sum(axis=1)
     prefix = np.arange(T) < lengths[:, None]
     if not np.array_equal(mask, prefix):
@@ -147,10 +133,8 @@ class Layer:
     input_ndims = (2, 3)
 
     def __init__(self, seed=None, dtype=np.float64):
-        if np.dtype(dtype).type not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
-        self.seed = seed
-        self.dtype = np.dtype(dtype)
+        self.dtype = check_float_dtype("dtype", dtype)
+        self.seed = None if seed is None else check_int("seed", seed, low=0)
         self._params, self._grads = {}, {}
         self.input_shape = None
         self._cache = None
@@ -249,24 +233,38 @@ class Layer:
 
 
 class _Recurrent(Layer):
-    """Shared machinery of :class:`SimpleRNN`, :class:`LSTM` and :class:`GRU`: masks by
-    length groups, ``return_sequences``, gradients, a zero initial state. Subclasses give
-    ``_init_params(D, rng)``, ``_core_forward(x, h0)`` and ``_core_backward(dh, cache)``
-    (returning ``dx`` and a dict of parameter gradients)."""
+    """Shared machinery of the recurrent layers, driven by the cell registry
+    (:mod:`rnnlib.cells`): a subclass names its ``cell`` and its initialiser defaults;
+    masks by length groups, ``return_sequences``, the initial and final state, the
+    stateful mode and the gradients live here once."""
 
     input_ndims = (3,)
+    #: the registry key of the cell (see :data:`rnnlib.cells.CELLS`)
+    cell_name = None
+    #: keyword arguments of the cell's initialiser that the layer fixes (Keras' defaults)
+    init_defaults = {}
 
-    def __init__(self, units, return_sequences=False, seed=None, dtype=np.float64):
+    def __init__(self, units, return_sequences=False, return_state=False, stateful=False,
+                 seed=None, dtype=np.float64, **options):
         super().__init__(seed, dtype)
-        self.units = _check_units("units", units)
-        self.return_sequences = bool(return_sequences)
+        self.cell = get_cell(self.cell_name)
+        self.options = self.cell.check_options(options)
+        self.units = check_int("units", units)
+        self.return_sequences = check_bool("return_sequences", return_sequences)
+        self.return_state = check_bool("return_state", return_state)
+        self.stateful = check_bool("stateful", stateful)
+        self.state = None
+        self.dinitial_state = None
 
     def _config(self):
         return {"units": self.units, "return_sequences": self.return_sequences,
-                "seed": self.seed, "dtype": self.dtype}
+                "return_state": self.return_state, "stateful": self.stateful,
+                "seed": self.seed, "dtype": self.dtype, **self.options}
 
     def _config_repr(self):
-        return f"{self.units}, return_sequences={self.return_sequences}"
+        extra = "".join(f", {k}={v!r}" for k, v in self.options.items())
+        flags = "".join(f", {k}=True" for k in ("return_state", "stateful") if getattr(self, k))
+        return f"{self.units}, return_sequences={self.return_sequences}{flags}{extra}"
 
     def output_shape(self, input_shape):
         N, T = input_shape[0], input_shape[1]
@@ -279,7 +277,34 @@ class _Recurrent(Layer):
                              f"shape {_fmt_shape(input_shape)}")
         return self._init_params(D, rng)
 
-    def forward(self, x, mask=None):
+    def _init_params(self, D, rng):
+        return self.cell.init(D, self.units, rng, dtype=self.dtype, **self.init_defaults)
+
+    def reset_states(self):
+        """Forget the carried state: the next :meth:`forward` starts from zeros (or
+        from its ``initial_state``)."""
+        self.state = None
+
+    def _initial_state(self, initial_state, N):
+        names = self.cell.state
+        if initial_state is None:
+            if self.stateful and self.state is not None:
+                if self.state[0].shape[0] != N:
+                    raise ValueError(f"a stateful {self.name} carries the state of {self.state[0].shape[0]} "
+                                     f"sequences but got a batch of {N}; call reset_states() "
+                                     "to start a batch of another size")
+                return self.state
+            return self.cell.zero_state(N, self.units, self.dtype)
+        if isinstance(initial_state, np.ndarray) and len(names) == 1:
+            initial_state = (initial_state,)
+        if not isinstance(initial_state, (tuple, list)) or len(initial_state) != len(names):
+            raise ValueError(f"initial_state of {self.name} must be a tuple ({', '.join(names)}) "
+                             f"of arrays (N, {self.units}); got {type(initial_state).__name__}")
+        for name, a in zip(names, initial_state):
+            check_array(f"initial_state {name}", a, shape=(N, self.units), dtype=self.dtype)
+        return tuple(initial_state)
+
+    def forward(self, x, mask=None, initial_state=None):
         r"""Run the layer over a batch of sequences.
 
         Parameters
@@ -287,58 +312,92 @@ class _Recurrent(Layer):
         x : ndarray, shape (N, T, D)
         mask : ndarray of bool, shape (N, T), optional
             Valid steps (a prefix of each row); padded steps carry the state unchanged.
+        initial_state : tuple of ndarray (N, H), optional
+            The state before the first step, named by the cell's ``state`` (``(h,)``, or
+            ``(h, c)`` for the LSTM; a single array is accepted for one-array states).
+            Default: zeros, or, for a ``stateful`` layer, the state the previous call
+            ended in.
 
         Returns
         -------
         out : ndarray, shape (N, T, H) if ``return_sequences`` else (N, H)
             All states, or each sequence's state at its last valid step.
+        state : tuple of ndarray (N, H)
+            Only with ``return_state=True`` (the result is then ``(out, state)``): the
+            state after each sequence's last valid step. It is also kept as
+            :attr:`state` in every mode.
         """
         self._build_for(x)
         N, T, _ = x.shape
+        if N == 0:
+            raise ValueError(f"x must hold at least one sequence; got shape {x.shape}")
         H = self.units
         lengths = mask_lengths(mask, N, T)
+        state0 = self._initial_state(initial_state, N)
         groups = ([(slice(None), T)] if np.all(lengths == T) else
                   [(np.flatnonzero(lengths == L), int(L)) for L in np.unique(lengths)])
         h = np.empty((N, T, H), dtype=self.dtype)
+        final = tuple(np.empty((N, H), dtype=self.dtype) for _ in self.cell.state)
         caches = []
         for idx, L in groups:
-            n = N if isinstance(idx, slice) else len(idx)
-            hg, cache = self._core_forward(x[idx, :L], np.zeros((n, H), dtype=self.dtype))
+            s0 = tuple(s[idx] for s in state0)
+            hg, sg, cache = self.cell.run(x[idx, :L], s0, self.params, **self.options)
             h[idx, :L] = hg
             h[idx, L:] = hg[:, -1:]                    # padding carries the last state
+            for f, s in zip(final, sg):
+                f[idx] = s
             caches.append(cache)
         out = h if self.return_sequences else h[np.arange(N), lengths - 1]
         self._cache = (groups, caches, x.shape, lengths)
         self._out_shape = out.shape
-        return out
+        self.state = final
+        return (out, tuple(s.copy() for s in final)) if self.return_state else out
 
-    def backward(self, dout):
-        """Backward pass of :meth:`forward`: fills ``self.grads`` and returns ``dx``.
+    def backward(self, dout, dstate=None):
+        """Backward pass of :meth:`forward`: fills ``grads`` and returns ``dx``.
 
         Parameters
         ----------
         dout : ndarray, shape of the output of :meth:`forward`
+        dstate : tuple of ndarray (N, H), optional
+            Gradients on the final state (when it was carried on, e.g. into a decoder).
 
         Returns
         -------
         dx : ndarray, shape (N, T, D)
+            The gradient of the initial state is kept as :attr:`dinitial_state` (a tuple
+            like the state).
         """
         self._check_backward(dout)
         groups, caches, (N, T, D), lengths = self._cache
+        names = self.cell.state
+        if dstate is not None:
+            if isinstance(dstate, np.ndarray) and len(names) == 1:
+                dstate = (dstate,)
+            if not isinstance(dstate, (tuple, list)) or len(dstate) != len(names):
+                raise ValueError(f"dstate of {self.name} must be a tuple ({', '.join(names)}); "
+                                 f"got {type(dstate).__name__}")
+            for name, a in zip(names, dstate):
+                check_array(f"dstate {name}", a, shape=(N, self.units), dtype=self.dtype)
         if self.return_sequences:
             dh = dout
         else:
             dh = np.zeros((N, T, self.units), dtype=self.dtype)
             dh[np.arange(N), lengths - 1] = dout
         dx = np.zeros((N, T, D), dtype=self.dtype)
+        dstate0 = tuple(np.zeros((N, self.units), dtype=self.dtype) for _ in names)
         self._grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         for (idx, L), cache in zip(groups, caches):
             dhg = dh[idx, :L].copy()
             dhg[:, -1] += dh[idx, L:].sum(axis=1)      # padded steps copy state L
-            dxg, grads = self._core_backward(dhg, cache)
+            dfinal = None if dstate is None else tuple(d[idx] for d in dstate)
+            dxg, ds0, grads = self.cell.run_backward(dhg, cache, dfinal)
             dx[idx, :L] = dxg
+            for acc, d in zip(dstate0, ds0):
+                acc[idx] = d
             for k, g in grads.items():
                 self._grads[k] += g
+        self.dinitial_state = dstate0
         return dx
 
 
@@ -353,6 +412,11 @@ class SimpleRNN(_Recurrent):
     activation : {"tanh", "relu"}
     return_sequences : bool
         Return all states (N, T, H) instead of the last one (N, H).
+    return_state : bool
+        Also return the final state: ``forward`` gives ``(out, (h_T,))``.
+    stateful : bool
+        Start each call from the state the previous call ended in (truncated BPTT over
+        consecutive windows, step-by-step generation); :meth:`reset_states` forgets it.
     seed : int, optional
     dtype : {numpy.float64, numpy.float32}
 
@@ -360,41 +424,34 @@ class SimpleRNN(_Recurrent):
     ----------
     params : dict
         ``Wx`` (D, H) Glorot uniform, ``Wh`` (H, H) orthogonal, ``b`` (H,) zeros.
+    state : tuple (h,)
+        The state after the last :meth:`forward`.
     """
 
-    def __init__(self, units, activation="tanh", return_sequences=False, seed=None,
-                 dtype=np.float64):
-        super().__init__(units, return_sequences, seed, dtype)
-        self.activation = check_choice("activation", activation, ("tanh", "relu"))
+    cell_name = "rnn"
+    init_defaults = {"scheme": "orthogonal"}
 
-    def _config(self):
-        return {**super()._config(), "activation": self.activation}
+    def __init__(self, units, activation="tanh", return_sequences=False, return_state=False,
+                 stateful=False, seed=None, dtype=np.float64):
+        super().__init__(units, return_sequences, return_state, stateful, seed, dtype,
+                         activation=activation)
 
-    def _config_repr(self):
-        return f"{super()._config_repr()}, activation={self.activation!r}"
-
-    def _init_params(self, D, rng):
-        return _init.rnn_params(D, self.units, rng, scheme="orthogonal", dtype=self.dtype)
-
-    def _core_forward(self, x, h0):
-        p = self.params
-        return rnn_forward(x, h0, p["Wx"], p["Wh"], p["b"], self.activation)
-
-    def _core_backward(self, dh, cache):
-        dx, _, dWx, dWh, db = rnn_backward(dh, cache)
-        return dx, {"Wx": dWx, "Wh": dWh, "b": db}
+    @property
+    def activation(self):
+        return self.options["activation"]
 
 
 class LSTM(_Recurrent):
     r"""The LSTM layer (:cite:`hochreiter1997`, :cite:`gers2000`) on
-    :func:`rnnlib.lstm.lstm_forward` / :func:`rnnlib.lstm.lstm_backward`, starting from
-    :math:`h_0 = c_0 = 0`.
+    :func:`rnnlib.lstm.lstm_forward` / :func:`rnnlib.lstm.lstm_backward`; the state is
+    ``(h, c)``, zeros unless given.
 
     Parameters
     ----------
     units : int
         H.
-    return_sequences : bool
+    return_sequences, return_state, stateful : bool
+        As for :class:`SimpleRNN`; the state is ``(h_T, c_T)``.
     forget_bias : float
         Initial bias of the forget gate (1 by default, :cite:`jozefowicz2015`).
     seed : int, optional
@@ -404,26 +461,19 @@ class LSTM(_Recurrent):
     ----------
     params : dict
         ``Wx`` (D, 4H), ``Wh`` (H, 4H), ``b`` (4H,), gate blocks i, f, o, g.
+    state : tuple (h, c)
     """
 
-    def __init__(self, units, return_sequences=False, forget_bias=1.0, seed=None,
-                 dtype=np.float64):
-        super().__init__(units, return_sequences, seed, dtype)
-        self.forget_bias = float(forget_bias)
+    cell_name = "lstm"
+
+    def __init__(self, units, return_sequences=False, forget_bias=1.0, return_state=False,
+                 stateful=False, seed=None, dtype=np.float64):
+        super().__init__(units, return_sequences, return_state, stateful, seed, dtype)
+        self.forget_bias = check_number("forget_bias", forget_bias)
+        self.init_defaults = {"forget_bias": self.forget_bias}
 
     def _config(self):
         return {**super()._config(), "forget_bias": self.forget_bias}
-
-    def _init_params(self, D, rng):
-        return _init.lstm_params(D, self.units, rng, self.forget_bias, dtype=self.dtype)
-
-    def _core_forward(self, x, h0):
-        p = self.params
-        return lstm_forward(x, h0, p["Wx"], p["Wh"], p["b"])
-
-    def _core_backward(self, dh, cache):
-        dx, _, dWx, dWh, db = lstm_backward(dh, cache)
-        return dx, {"Wx": dWx, "Wh": dWh, "b": db}
 
 
 class GRU(_Recurrent):
@@ -434,7 +484,8 @@ class GRU(_Recurrent):
     ----------
     units : int
         H.
-    return_sequences : bool
+    return_sequences, return_state, stateful : bool
+        As for :class:`SimpleRNN`.
     seed : int, optional
     dtype : {numpy.float64, numpy.float32}
 
@@ -442,18 +493,19 @@ class GRU(_Recurrent):
     ----------
     params : dict
         ``Wx`` (D, 3H), ``Wh`` (H, 3H), ``b`` (3H,), ``bhn`` (H,), gate blocks r, z, n.
+    state : tuple (h,)
     """
 
-    def _init_params(self, D, rng):
-        return _init.gru_params(D, self.units, rng, dtype=self.dtype)
+    cell_name = "gru"
 
-    def _core_forward(self, x, h0):
-        p = self.params
-        return gru_forward(x, h0, p["Wx"], p["Wh"], p["b"], p["bhn"])
 
-    def _core_backward(self, dh, cache):
-        dx, _, dWx, dWh, db, dbhn = gru_backward(dh, cache)
-        return dx, {"Wx": dWx, "Wh": dWh, "b": db, "bhn": dbhn}
+def recurrent_layer_classes():
+    """The recurrent layer class of every cell of the registry, by cell name."""
+    classes = {cls.cell_name: cls for cls in _Recurrent.__subclasses__()}
+    missing = sorted(set(CELLS) - set(classes))
+    if missing:
+        raise RuntimeError(f"cells without a layer class: {missing}")
+    return classes
 
 
 class _Container(Layer):
@@ -505,6 +557,9 @@ class Bidirectional(_Container):
                              f"{type(layer).__name__}")
         if layer.built:
             raise ValueError("Bidirectional needs an unbuilt layer (it makes two fresh copies)")
+        if layer.stateful or layer.return_state:
+            raise ValueError("Bidirectional takes a layer without stateful or return_state: "
+                             "the backward direction starts from the end of each sequence")
         if merge not in MERGE_MODES:
             raise ValueError(f"merge must be one of {list(MERGE_MODES)}; got {merge!r}")
         super().__init__(layer.seed if seed is None else seed, layer.dtype)
@@ -586,7 +641,7 @@ class Dense(Layer):
 
     def __init__(self, units, seed=None, dtype=np.float64):
         super().__init__(seed, dtype)
-        self.units = _check_units("units", units)
+        self.units = check_int("units", units)
 
     def _config_repr(self):
         return str(self.units)
@@ -650,8 +705,8 @@ class Embedding(Layer):
 
     def __init__(self, input_dim, output_dim, seed=None, dtype=np.float64):
         super().__init__(seed, dtype)
-        self.input_dim = _check_units("input_dim", input_dim)
-        self.units = self.output_dim = _check_units("output_dim", output_dim)
+        self.input_dim = check_int("input_dim", input_dim)
+        self.units = self.output_dim = check_int("output_dim", output_dim)
 
     def _config_repr(self):
         return f"{self.input_dim}, {self.output_dim}"
@@ -723,6 +778,10 @@ class Sequential(_Container):
         self.layers = layers
         ndim = 3 if isinstance(layers[0], (_Recurrent, Bidirectional)) else None
         for i, layer in enumerate(layers):
+            if getattr(layer, "return_state", False):
+                raise ValueError(f"layer {i} ({layer.name}) has return_state=True; in a "
+                                 "Sequential each layer passes one array on (its final state "
+                                 "is still kept in layer.state)")
             if i > 0 and isinstance(layer, Embedding):
                 raise ValueError(f"layer {i} (Embedding) takes integer symbols and must be "
                                  "the first layer")
@@ -739,6 +798,12 @@ class Sequential(_Container):
 
     def _children(self):
         return [(str(i), layer) for i, layer in enumerate(self.layers)]
+
+    def reset_states(self):
+        """Forget the carried state of every stateful layer."""
+        for layer in self.layers:
+            if hasattr(layer, "reset_states"):
+                layer.reset_states()
 
     def _build(self, input_shape, rng):
         shape = input_shape

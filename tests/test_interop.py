@@ -176,7 +176,7 @@ def test_models_without_a_torch_counterpart_are_rejected(rng):
         model_to_torch(Sequential([GRU(H)]))
     with pytest.raises(ValueError, match="proj_size"):
         model_from_torch(torch.nn.LSTM(D, H, proj_size=2))
-    with pytest.raises(ValueError, match="torch.nn.RNN, LSTM or GRU; got Linear"):
+    with pytest.raises(ValueError, match="torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU; got Linear"):
         model_from_torch(torch.nn.Linear(D, H))
 
 

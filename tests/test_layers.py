@@ -301,7 +301,7 @@ def test_backward_checks_its_input(rng):
 def test_mask_validation():
     x = np.zeros((2, 3, 1))
     layer = LSTM(2, seed=0)
-    with pytest.raises(ValueError, match=r"mask must have shape \(N, T\) = \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"mask must have shape \(2, 3\); got \(2, 4\)"):
         layer.forward(x, np.ones((2, 4), bool))
     with pytest.raises(ValueError, match=r"prefix .* row 1 is \[1, 0, 1\]"):
         layer.forward(x, np.array([[1, 1, 1], [1, 0, 1]], bool))
@@ -325,7 +325,7 @@ def test_constructor_arguments_are_validated():
         GRU(0)
     with pytest.raises(ValueError, match="activation must be one of"):
         SimpleRNN(3, activation="sigmoid")
-    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+    with pytest.raises(ValueError, match="dtype must be numpy.float32 or numpy.float64; got int64"):
         Dense(3, dtype=np.int64)
     with pytest.raises(ValueError, match="not built yet"):
         Dense(3).summary()

@@ -30,7 +30,7 @@ def test_wilson_interval_narrows_with_more_runs():
 
 
 @pytest.mark.parametrize("k, n, conf, match", [
-    (6, 5, 0.95, "successes must be an integer in"), (1, 0, 0.95, "n must be an integer in"),
+    (6, 5, 0.95, "successes must be an integer in"), (1, 0, 0.95, "n must be a positive integer"),
     (1.0, 5, 0.95, "successes must be an integer"), (1, 5, 1.0, "confidence must be in"),
     (1, 5, float("nan"), "confidence must be a finite number"), (True, 5, 0.9, "integer")])
 def test_wilson_interval_refuses_bad_input(k, n, conf, match):

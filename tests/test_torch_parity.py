@@ -78,7 +78,7 @@ def test_lstm_matches_torch_lstm(N, T, D, H):
     assert_close(dh0, dh0_t, "dh0")
     assert_close(dWx, g["Wx"], "dWx")
     assert_close(dWh, g["Wh"], "dWh")
-    assert_close(db, rnnlib.interop._reorder(module.bias_ih_l0.grad.numpy(), "lstm"), "db")
+    assert_close(db, rnnlib.interop.reorder_gates(module.bias_ih_l0.grad.numpy(), "lstm"), "db")
 
 
 @pytest.mark.parametrize("N,T,D,H", SHAPES)
@@ -114,7 +114,7 @@ def test_lstm_without_c0_matches_torch_with_zero_cell_state():
 def test_params_round_trip_through_torch_module(cls, kind):
     rng = np.random.default_rng(9)
     D, H = 3, 5
-    G = rnnlib.interop.GATES[kind]
+    G = rnnlib.cells.CELLS[kind].n_gates
     params = {"Wx": rng.standard_normal((D, G * H)), "Wh": rng.standard_normal((H, G * H)),
               "b": rng.standard_normal(G * H)}
     if kind == "gru":
@@ -167,7 +167,7 @@ def torch_reference(module, kind, x, h0, dh):
     g = grads_from_torch(module, kind)
     # rnnlib's b stands for bias_ih (plus bias_hh where it simply adds): the gradient of
     # bias_ih is the gradient of b
-    db = rnnlib.interop._reorder(module.bias_ih_l0.grad.numpy(), kind)
+    db = rnnlib.interop.reorder_gates(module.bias_ih_l0.grad.numpy(), kind)
     return out, dx, dh0, g["Wx"], g["Wh"], db
 
 
