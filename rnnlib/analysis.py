@@ -17,9 +17,10 @@ with :math:`\gamma = \sup|\sigma'|` (1 for tanh and ReLU), the product of
 :math:`\sigma_{\max} < 1/\gamma` the long-term contributions vanish exponentially
 (:cite:`pascanu2013`, section 2.1).
 
-This module measures these quantities with the core step functions
-(:func:`rnnlib.rnn.rnn_step_forward`, :func:`rnnlib.rnn.rnn_step_backward`). It is the home of
-the chapter "Difficulties of training".
+This module measures these quantities with the step functions of any cell of the
+registry (:mod:`rnnlib.cells`): one loop forwards (:func:`forward_steps`) and one
+backwards (:func:`backward_steps`) serve the vanilla RNN, the LSTM and the GRU. It is
+the home of the chapter "Difficulties of training".
 """
 from typing import NamedTuple
 
@@ -27,9 +28,14 @@ import numpy as np
 
 from ._validation import check_array, check_sequence_args
 from .activations import get_activation
-from .gru import gru_step_backward, gru_step_forward
-from .lstm import lstm_step_backward, lstm_step_forward
-from .rnn import rnn_step_backward, rnn_step_forward
+
+
+def get_cell(name):
+    """The registry entry of ``name`` (:func:`rnnlib.cells.get_cell`), imported on first
+    use: :mod:`rnnlib.init`, which the registry reads, needs :func:`spectral_radius`
+    from this module."""
+    from .cells import get_cell as lookup
+    return lookup(name)
 
 #: The supremum of the activation's derivative, the :math:`\gamma` of the bound.
 DERIVATIVE_BOUND = {"tanh": 1.0, "relu": 1.0}
@@ -52,42 +58,62 @@ def spectral_radius(W):
     return float(np.max(np.abs(np.linalg.eigvals(W))))
 
 
-def rnn_forward_steps(x, h0, Wx, Wh, b, activation="tanh"):
-    r"""The vanilla RNN over a sequence, one :func:`rnnlib.rnn.rnn_step_forward` per step,
-    keeping every step's cache for :func:`rnn_backward_steps`.
+def forward_steps(cell, x, state0, params, **options):
+    r"""Run a cell over a sequence one step at a time, keeping every step's cache.
 
-    Same numbers as :func:`rnnlib.rnn.rnn_forward`, which is faster; use this one when you
-    need the error at every hidden state.
+    The same numbers as the cell's sequence function (which is faster); use this one
+    when you need the error at every state, as BPTT computes it.
 
     Parameters
     ----------
+    cell : str
+        A name of :data:`rnnlib.cells.CELLS`.
     x : ndarray, shape (N, T, D)
-    h0 : ndarray, shape (N, H)
-    Wx : ndarray, shape (D, H)
-    Wh : ndarray, shape (H, H)
-    b : ndarray, shape (H,)
-    activation : {"tanh", "relu"}
+    state0 : tuple of ndarray (N, H)
+        The initial state (``(h0,)``, or ``(h0, c0)`` for the LSTM).
+    params : dict of ndarray
+        The cell's parameters.
+    **options
+        The cell's options (e.g. ``activation``).
 
     Returns
     -------
     h : ndarray, shape (N, T, H)
     caches : list of T step caches
     """
-    get_activation(activation)
-    N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b)
-    h = np.empty((N, T, H), dtype=x.dtype)
-    caches = []
-    prev = h0
+    c = get_cell(cell)
+    options = c.check_options(options)
+    check_array("x", x, ndim=3)
+    N, T, _ = x.shape
+    if T == 0:
+        raise ValueError(f"x must hold at least one time step; got shape {x.shape}")
+    state, caches, hs = tuple(state0), [], []
     for t in range(T):
-        prev, cache = rnn_step_forward(x[:, t], prev, Wx, Wh, b, activation)
-        h[:, t] = prev
+        state, cache = c.step(x[:, t], state, params, **options)
+        hs.append(state[0])
         caches.append(cache)
-    return h, caches
+    return np.stack(hs, axis=1), caches
 
 
-def rnn_backward_steps(dh, caches):
-    r"""Backpropagation through time with :func:`rnnlib.rnn.rnn_step_backward`, returning
-    also the total error at every hidden state.
+class StepGradients(NamedTuple):
+    """What :func:`backward_steps` returns."""
+
+    #: ndarray, shape (N, T, D): gradients of the inputs.
+    dx: np.ndarray
+    #: tuple of ndarray (N, H): gradients of the initial state.
+    dstate0: tuple
+    #: dict of ndarray: gradients of the parameters.
+    grads: dict
+    #: ndarray, shape (N, T, H): the total error dL/dh_t, t = 1..T.
+    dh_total: np.ndarray
+    #: list of T tuples: the error on the whole state after step t (for the LSTM the
+    #: cell-state entry is what arrives from step t+1, before the path through h_t).
+    dstates: list
+
+
+def backward_steps(cell, dh, caches):
+    r"""Backpropagation through time with the cell's step backward, returning also the
+    total error at every hidden state.
 
     The total error on :math:`h_t` is its direct (upstream) gradient plus what flows
     back from step t+1:
@@ -96,36 +122,49 @@ def rnn_backward_steps(dh, caches):
 
     Parameters
     ----------
+    cell : str
     dh : ndarray, shape (N, T, H)
         Direct gradients :math:`\partial^+ L / \partial h_t` (e.g. from the readout).
     caches : list
-        From :func:`rnn_forward_steps`.
+        From :func:`forward_steps`.
 
     Returns
     -------
-    dx : ndarray, shape (N, T, D)
-    dh0 : ndarray, shape (N, H)
-    dWx : ndarray, shape (D, H)
-    dWh : ndarray, shape (H, H)
-    db : ndarray, shape (H,)
-    dh_total : ndarray, shape (N, T, H)
-        :math:`\partial L / \partial h_t` for t = 1..T, the errors BPTT propagates.
+    StepGradients
     """
+    c = get_cell(cell)
     T = len(caches)
-    x0, prev_h0, Wx, Wh = caches[0][:4]
-    N, H = prev_h0.shape
-    check_array("dh", dh, shape=(N, T, H), dtype=x0.dtype)
-    dx = np.empty((N, T, x0.shape[1]), dtype=x0.dtype)
+    if T == 0:
+        raise ValueError("caches must hold at least one step")
+    prev_h = caches[0].prev_h
+    N, H = prev_h.shape
+    check_array("dh", dh, shape=(N, T, H), dtype=prev_h.dtype)
+    dx = np.empty((N, T, caches[0].x.shape[1]), dtype=prev_h.dtype)
     dh_total = np.empty_like(dh)
-    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(H, dtype=x0.dtype)
-    dprev = np.zeros((N, H), dtype=x0.dtype)
+    grads, dstates = None, [None] * T
+    dstate = tuple(np.zeros((N, H), dtype=prev_h.dtype) for _ in c.state)
     for t in range(T - 1, -1, -1):
-        dh_total[:, t] = dh[:, t] + dprev
-        dx[:, t], dprev, dWx_t, dWh_t, db_t = rnn_step_backward(dh_total[:, t], caches[t])
-        dWx += dWx_t
-        dWh += dWh_t
-        db += db_t
-    return dx, dprev, dWx, dWh, db, dh_total
+        dstate = (dh[:, t] + dstate[0],) + dstate[1:]
+        dh_total[:, t] = dstate[0]
+        dstates[t] = dstate
+        dx[:, t], dstate, g = c.step_back(dstate, caches[t])
+        grads = g if grads is None else {k: grads[k] + g[k] for k in grads}
+    return StepGradients(dx, dstate, grads, dh_total, dstates)
+
+
+def rnn_forward_steps(x, h0, Wx, Wh, b, activation="tanh"):
+    """:func:`forward_steps` for the vanilla RNN, with the arguments of
+    :func:`rnnlib.rnn.rnn_forward`; returns ``(h, caches)``."""
+    N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b)
+    return forward_steps("rnn", x, (h0,), {"Wx": Wx, "Wh": Wh, "b": b}, activation=activation)
+
+
+def rnn_backward_steps(dh, caches):
+    r""":func:`backward_steps` for the vanilla RNN: returns ``(dx, dh0, dWx, dWh, db,
+    dh_total)``, the results of :func:`rnnlib.rnn.rnn_backward` and the total error
+    :math:`\partial L / \partial h_t`, shape (N, T, H)."""
+    r = backward_steps("rnn", dh, caches)
+    return r.dx, r.dstate0[0], r.grads["Wx"], r.grads["Wh"], r.grads["b"], r.dh_total
 
 
 def hidden_gradient_norms(x, h0, Wx, Wh, b, dout, activation="tanh"):
@@ -156,7 +195,8 @@ def hidden_gradient_norms(x, h0, Wx, Wh, b, dout, activation="tanh"):
     check_array("dout", dout, shape=(N, H), dtype=x.dtype)
     dh = np.zeros_like(h)
     dh[:, -1] = dout
-    dh0, dh_total = rnn_backward_steps(dh, caches)[1::4]
+    r = backward_steps("rnn", dh, caches)
+    dh0, dh_total = r.dstate0[0], r.dh_total
     norms = np.empty(T + 1)
     norms[0] = np.linalg.norm(dh0)
     norms[1:] = np.sqrt((dh_total ** 2).sum(axis=(0, 2)))
@@ -281,19 +321,16 @@ def lstm_gradient_norms(x, h0, Wx, Wh, b, dout, c0=None):
     """
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b, gates=4)
     check_array("dout", dout, shape=(N, H), dtype=x.dtype)
-    h, c = h0, np.zeros_like(h0) if c0 is None else c0
-    caches = []
-    for t in range(T):
-        h, c, cache = lstm_step_forward(x[:, t], h, c, Wx, Wh, b)
-        caches.append(cache)
+    c0 = np.zeros_like(h0) if c0 is None else check_array("c0", c0, shape=(N, H), dtype=x.dtype)
+    _, caches = forward_steps("lstm", x, (h0, c0), {"Wx": Wx, "Wh": Wh, "b": b})
+    dh = np.zeros((N, T, H), dtype=x.dtype)
+    dh[:, -1] = dout
+    r = backward_steps("lstm", dh, caches)
     h_norms, c_norms = np.empty(T + 1), np.empty(T + 1)
-    dh, dc_next = dout, np.zeros_like(dout)
-    for t in range(T, 0, -1):
-        o, tanh_c = caches[t - 1][7], caches[t - 1][9]     # o_t and tanh(c_t)
-        h_norms[t] = np.linalg.norm(dh)
-        c_norms[t] = np.linalg.norm(dc_next + dh * o * (1 - tanh_c ** 2))
-        _, dh, dc_next = lstm_step_backward(dh, dc_next, caches[t - 1])[:3]
-    h_norms[0], c_norms[0] = np.linalg.norm(dh), np.linalg.norm(dc_next)
+    for t, ((dh_t, dc_next), cache) in enumerate(zip(r.dstates, caches), start=1):
+        h_norms[t] = np.linalg.norm(dh_t)
+        c_norms[t] = np.linalg.norm(dc_next + dh_t * cache.o * (1 - cache.tanh_c ** 2))
+    h_norms[0], c_norms[0] = np.linalg.norm(r.dstate0[0]), np.linalg.norm(r.dstate0[1])
     return LSTMGradientNorms(h_norms, c_norms)
 
 
@@ -317,14 +354,12 @@ def gru_gradient_norms(x, h0, Wx, Wh, b, bhn, dout):
     """
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b, gates=3)
     check_array("dout", dout, shape=(N, H), dtype=x.dtype)
-    h, caches = h0, []
-    for t in range(T):
-        h, cache = gru_step_forward(x[:, t], h, Wx, Wh, b, bhn)
-        caches.append(cache)
+    check_array("bhn", bhn, shape=(H,), dtype=x.dtype)
+    _, caches = forward_steps("gru", x, (h0,), {"Wx": Wx, "Wh": Wh, "b": b, "bhn": bhn})
+    dh = np.zeros((N, T, H), dtype=x.dtype)
+    dh[:, -1] = dout
+    r = backward_steps("gru", dh, caches)
     norms = np.empty(T + 1)
-    dh = dout
-    for t in range(T, 0, -1):
-        norms[t] = np.linalg.norm(dh)
-        dh = gru_step_backward(dh, caches[t - 1])[1]
-    norms[0] = np.linalg.norm(dh)
+    norms[1:] = np.sqrt((r.dh_total ** 2).sum(axis=(0, 2)))
+    norms[0] = np.linalg.norm(r.dstate0[0])
     return norms

@@ -268,7 +268,8 @@ CELLS = {
 }
 
 
-def get_cell(name):
-    """The :class:`Cell` registered as ``name``; an unknown name raises with the list."""
-    check_choice("cell", name, CELLS)
+def get_cell(name, argument="cell"):
+    """The :class:`Cell` registered as ``name``; an unknown name raises a ValueError that
+    lists the registry and names the caller's ``argument``."""
+    check_choice(argument, name, CELLS)
     return CELLS[name]

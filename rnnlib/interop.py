@@ -28,7 +28,7 @@ from .cells import CELLS, get_cell
 def reorder_gates(a, kind, axis=0, to_torch=False):
     """Permute the gate blocks of ``a`` along ``axis`` from torch's order to rnnlib's
     (or back, ``to_torch=True``), as the registry's ``torch_gate_order`` says."""
-    order = get_cell(kind).torch_gate_order
+    order = get_cell(kind, "kind").torch_gate_order
     if order == tuple(range(len(order))):
         return a
     if to_torch:
@@ -53,7 +53,7 @@ def weights_from_torch(kind, weight_ih, weight_hh, bias_ih, bias_hh):
     params : dict
         ``Wx`` (D, G*H), ``Wh`` (H, G*H), ``b`` (G*H,) and, for the GRU, ``bhn`` (H,).
     """
-    cell = get_cell(kind)
+    cell = get_cell(kind, "kind")
     G = cell.n_gates
     check_array("weight_hh", weight_hh, ndim=2)
     GH, H = weight_hh.shape
@@ -79,7 +79,7 @@ def weights_to_torch(kind, params):
     Returns ``(weight_ih, weight_hh, bias_ih, bias_hh)`` as NumPy arrays; the summed
     bias goes to ``bias_ih`` and ``bias_hh`` holds zeros (and, for the GRU, ``bhn``).
     """
-    cell = get_cell(kind)
+    cell = get_cell(kind, "kind")
     args = cell.param_args(params)
     Wx = check_array("params['Wx']", args[0], ndim=2)
     D, GH = Wx.shape
@@ -252,7 +252,7 @@ def model_to_torch(model):
     (kind, H, bidir, options), num_layers, layers = _stack_spec(model)
     first = layers[0].forward_layer if bidir else layers[0]
     D = first.params["Wx"].shape[0]
-    cell = get_cell(kind)
+    cell = get_cell(kind, "kind")
     cls = getattr(torch.nn, cell.torch_module)
     kw = cell.torch_options(**dict(options))
     dtype = {np.float32: torch.float32, np.float64: torch.float64}[first.dtype.type]

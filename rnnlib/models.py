@@ -23,17 +23,68 @@ from typing import NamedTuple
 import numpy as np
 
 from . import init as _init
-from ._validation import check_array, check_choice
+from ._validation import check_array, check_choice, check_generator, check_int, check_number
 from .affine import temporal_affine_backward, temporal_affine_forward
-from .analysis import rnn_backward_steps, rnn_forward_steps
-from .gru import gru_backward, gru_forward
+from .analysis import backward_steps, forward_steps
+from .cells import CELLS, get_cell
 from .losses import mean_squared_error, temporal_softmax_loss
-from .lstm import lstm_backward, lstm_forward
 from .regularizers import omega
-from .rnn import rnn_backward, rnn_forward
 
-CELLS = ("rnn", "lstm", "gru")
 LOSSES = ("mse", "softmax")
+
+
+def data_loss(loss, outputs, targets, mask):
+    """The loss of the readout ``outputs`` (N, T, K) and its gradient: the mean squared
+    error (``loss="mse"``) or the softmax cross-entropy (``"softmax"``)."""
+    check_choice("loss", loss, LOSSES)
+    if loss == "mse":
+        return mean_squared_error(outputs, targets, mask)
+    return temporal_softmax_loss(outputs, targets, mask)
+
+
+class ForwardPass(NamedTuple):
+    """What :func:`forward_pass` returns."""
+
+    #: ndarray, shape (N, T, H): the hidden states.
+    h: np.ndarray
+    #: the cell's cache (a named tuple of :mod:`rnnlib.rnn`, :mod:`rnnlib.lstm` or
+    #: :mod:`rnnlib.gru`).
+    cache: tuple
+    #: ndarray, shape (N, T, K): the readout at every step.
+    outputs: np.ndarray
+    #: the readout's cache, for :func:`rnnlib.affine.temporal_affine_backward`.
+    readout_cache: tuple
+
+
+def forward_pass(cell, params, inputs, **options):
+    r"""The encoder and readout of a sequence model: :math:`h = \mathrm{cell}(u)` from a
+    zero state, :math:`y_t = h_t W_{hy} + b_y`.
+
+    Parameters
+    ----------
+    cell : str
+        A name of :data:`rnnlib.cells.CELLS`.
+    params : dict of ndarray
+        The cell's parameters and ``Wy`` (H, K), ``by`` (K,).
+    inputs : ndarray, shape (N, T, D)
+    **options
+        The cell's options (e.g. ``activation``).
+
+    Returns
+    -------
+    ForwardPass
+    """
+    c = get_cell(cell)
+    options = c.check_options(options)
+    check_array("inputs", inputs, ndim=3)
+    for k in ("Wy", "by"):
+        if k not in params:
+            raise ValueError(f"params of a sequence model lack {k!r}")
+    H = params["Wh"].shape[0] if "Wh" in params else 0
+    state0 = c.zero_state(inputs.shape[0], H, inputs.dtype)
+    h, _, cache = c.run(inputs, state0, params, **options)
+    out, out_cache = temporal_affine_forward(h, params["Wy"], params["by"])
+    return ForwardPass(h, cache, out, out_cache)
 
 
 class LossAndGrads(NamedTuple):
@@ -54,7 +105,8 @@ class SequenceModel:
 
     Parameters
     ----------
-    cell : {"rnn", "lstm", "gru"}
+    cell : str
+        A cell of the registry :data:`rnnlib.cells.CELLS` ("rnn", "lstm", "gru", ...).
     input_size, hidden_size, output_size : int
         D, H and K.
     loss : {"mse", "softmax"}
@@ -81,13 +133,18 @@ class SequenceModel:
 
     def __init__(self, cell, input_size, hidden_size, output_size, loss, rng,
                  activation="tanh", init=None, dtype=np.float64):
-        check_choice("cell", cell, CELLS)
+        spec = get_cell(cell)
         check_choice("loss", loss, LOSSES)
         check_choice("activation", activation, ("tanh", "relu"))
+        check_generator("rng", rng)
         self.cell, self.loss, self.activation = cell, loss, activation
-        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
-        make = {"rnn": _init.rnn_params, "lstm": _init.lstm_params, "gru": _init.gru_params}[cell]
-        params = make(input_size, hidden_size, rng, dtype=dtype, **(init or {}))
+        self.options = spec.check_options({"activation": activation} if spec.options else {})
+        self.input_size = check_int("input_size", input_size)
+        self.hidden_size = check_int("hidden_size", hidden_size)
+        self.output_size = check_int("output_size", output_size)
+        if init is not None and not isinstance(init, dict):
+            raise ValueError(f"init must be a dict of keyword arguments; got {type(init).__name__}")
+        params = spec.init(input_size, hidden_size, rng, dtype=dtype, **(init or {}))
         params["Wy"] = _init.glorot((hidden_size, output_size), rng, dtype=dtype)
         params["by"] = np.zeros(output_size, dtype=dtype)
         self.params = params
@@ -103,29 +160,15 @@ class SequenceModel:
                 f"hidden_size={self.hidden_size}, output_size={self.output_size}, "
                 f"loss={self.loss!r}, activation={self.activation!r})")
 
-    def _cell_args(self, params):
-        names = ("Wx", "Wh", "b", "bhn") if self.cell == "gru" else ("Wx", "Wh", "b")
-        missing = [k for k in names + ("Wy", "by") if k not in params]
-        if missing:
-            raise ValueError(f"params of a {self.cell} SequenceModel lack {missing}")
-        return [params[k] for k in names]
-
-    def _encode(self, params, inputs):
-        check_array("inputs", inputs, ndim=3)
-        h0 = np.zeros((inputs.shape[0], self.hidden_size), dtype=inputs.dtype)
-        args = self._cell_args(params)
-        if self.cell == "rnn":
-            return rnn_forward(inputs, h0, *args, activation=self.activation)
-        if self.cell == "lstm":
-            return lstm_forward(inputs, h0, *args)
-        return gru_forward(inputs, h0, *args)
+    def forward(self, params, inputs):
+        """The encoder and readout on ``inputs`` (N, T, D): a :class:`ForwardPass`."""
+        return forward_pass(self.cell, params, inputs, **self.options)
 
     def predict(self, inputs, params=None):
         """Readout at every step, shape (N, T, K), for inputs (N, T, D)
         (with ``params``, default :attr:`params`)."""
         params = self.params if params is None else params
-        h, _ = self._encode(params, inputs)
-        return temporal_affine_forward(h, params["Wy"], params["by"])[0]
+        return self.forward(params, inputs).outputs
 
     def loss_and_grads(self, params, inputs, targets, mask, omega_weight=0.0):
         r"""Loss, gradients and outputs of one batch.
@@ -149,36 +192,28 @@ class SequenceModel:
         LossAndGrads
             ``(loss, grads, outputs, omega)``.
         """
-        if omega_weight < 0:
-            raise ValueError(f"omega_weight must be non-negative; got {omega_weight}")
+        omega_weight = check_number("omega_weight", omega_weight, low=0)
         use_omega = omega_weight > 0
+        cell = CELLS[self.cell]
         if use_omega and self.cell != "rnn":
             raise ValueError(f"omega_weight needs the vanilla RNN (cell='rnn'); this model "
                              f"is an {self.cell}")
-        args = self._cell_args(params)
         if use_omega:       # step-wise BPTT keeps the errors dL/dh_t that Omega needs
             check_array("inputs", inputs, ndim=3)
-            h0 = np.zeros((inputs.shape[0], self.hidden_size), dtype=inputs.dtype)
-            h, cache = rnn_forward_steps(inputs, h0, *args, activation=self.activation)
+            state0 = cell.zero_state(inputs.shape[0], self.hidden_size, inputs.dtype)
+            h, caches = forward_steps(self.cell, inputs, state0, params, **self.options)
+            out, out_cache = temporal_affine_forward(h, params["Wy"], params["by"])
         else:
-            h, cache = self._encode(params, inputs)
-        out, out_cache = temporal_affine_forward(h, params["Wy"], params["by"])
-        if self.loss == "mse":
-            loss, dout = mean_squared_error(out, targets, mask)
-        else:
-            loss, dout = temporal_softmax_loss(out, targets, mask)
+            h, cache, out, out_cache = self.forward(params, inputs)
+        loss, dout = data_loss(self.loss, out, targets, mask)
         dh, dWy, dby = temporal_affine_backward(dout, out_cache)
-        grads = {"Wy": dWy, "by": dby}
         omega_value = float("nan")
         if use_omega:
-            _, _, dWx, dWh, db, dh_total = rnn_backward_steps(dh, cache)
-            omega_value, dOmega = omega(h, dh_total, params["Wh"], self.activation)
-            dWh = dWh + omega_weight * dOmega
-            grads.update(Wx=dWx, Wh=dWh, b=db)
-        elif self.cell == "rnn":
-            grads.update(zip(("Wx", "Wh", "b"), rnn_backward(dh, cache)[2:]))
-        elif self.cell == "lstm":
-            grads.update(zip(("Wx", "Wh", "b"), lstm_backward(dh, cache)[2:]))
+            steps = backward_steps(self.cell, dh, caches)
+            grads = steps.grads
+            omega_value, dOmega = omega(h, steps.dh_total, params["Wh"], self.activation)
+            grads["Wh"] = grads["Wh"] + omega_weight * dOmega
         else:
-            grads.update(zip(("Wx", "Wh", "b", "bhn"), gru_backward(dh, cache)[2:]))
+            grads = cell.run_backward(dh, cache)[2]
+        grads.update(Wy=dWy, by=dby)
         return LossAndGrads(loss, grads, out, omega_value)
