@@ -165,8 +165,11 @@ def check_number(name, value, low=None, high=None, low_open=False, high_open=Fal
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
-        raise ValueError(f"{name} must be in {_interval(low, high, not low_open, not high_open)}; "
-                         f"got {value:g}")
+        if low == 0 and high is None:
+            want = "positive" if low_open else "non-negative"
+        else:
+            want = f"in {_interval(low, high, not low_open, not high_open)}"
+        raise ValueError(f"{name} must be {want}; got {value:g}")
     return value
 
 

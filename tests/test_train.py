@@ -102,13 +102,38 @@ def test_arrays_and_plain_loss_function(rng):
 def test_divergence_raises_naming_the_step(rng):
     def loss_and_grads(params, x, y, mask):          # a far too large step: w -> -1e20 w
         w = params["w"]
-        return float(w ** 2), {"w": 1e10 * w}, x
+        return float(w ** 2), {"w": np.array(1e10 * w)}, x
     params = {"w": np.array(1.0)}                    # loss at step s is 1e(40 (s - 1))
     with pytest.raises(NonFiniteError, match="loss became inf at step 9") as info:
         train(loss_and_grads, params, SGD(1e10), (np.zeros((1, 1, 1)),) * 2 + (None,), 20,
               batch_size=None, progress=False)
     assert isinstance(info.value, FloatingPointError) and isinstance(info.value, ValueError)
-    assert info.value.step == 9 and info.value.history.steps == 9
+    assert info.value.step == 9 and info.value.history.steps == 8   # 8 steps completed
+
+
+def test_an_update_that_would_diverge_leaves_the_parameters_as_before_that_step():
+    # loss w^2, gradient 2w: from w = 1, SGD(lr) multiplies w by (1 - 2 lr) = -1e300 at
+    # step 1, fine, and overflows at step 2; the parameters must be those after step 1.
+    def loss_and_grads(params, x, y, mask):
+        w = params["w"]
+        return float(np.sum(w * w)), {"w": 2 * w}, x
+    params = {"w": np.array([1.0, -0.5])}
+    opt = Adam(1e300)   # Adam's first step is lr * sign(g): w -> w - 1e300 sign(w)
+    with pytest.raises(NonFiniteError, match="at step 2") as info:
+        train(loss_and_grads, params, opt, (np.zeros((1, 1, 1)),) * 2 + (None,), 10,
+              batch_size=None, progress=False)
+    expected = np.array([1.0, -0.5]) - 1e300 * np.sign([1.0, -0.5])
+    np.testing.assert_allclose(params["w"], expected, rtol=1e-6)
+    assert np.all(np.isfinite(params["w"])) and opt.t == 1
+    assert info.value.step == 2 and info.value.history.steps == 1
+
+
+def test_sgd_update_is_all_or_nothing_across_keys():
+    params = {"a": np.array([1.0]), "b": np.array([1.0])}
+    grads = {"a": np.array([1.0]), "b": np.array([1e308])}
+    with pytest.raises(NonFiniteError, match="'b' non-finite"):
+        SGD(1e10).step(params, grads)
+    assert params["a"][0] == 1.0 and params["b"][0] == 1.0     # 'a' was not written either
 
 
 def test_nan_loss_raises_naming_the_step(rng):
