@@ -45,11 +45,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import check_array, check_choice, check_finite
+from ._validation import (NonFiniteError, check_array, check_choice, check_finite, check_int,
+                          check_number)
 from .activations import get_activation, softmax
 from .affine import temporal_affine_backward, temporal_affine_forward
-from .losses import mean_squared_error, temporal_softmax_loss
-from .rnn import rnn_backward, rnn_forward
+from .models import data_loss, forward_pass
+from .rnn import rnn_backward
 
 #: The parameter names, in the order :func:`pack` concatenates them.
 PARAM_NAMES = ("Wx", "Wh", "b", "Wy", "by")
@@ -155,18 +156,14 @@ class Linearization(NamedTuple):
 
 
 def _forward(params, inputs, targets, mask, loss, activation):
-    """Forward pass and loss: (value, dout, h, cache, out, out_cache)."""
+    """Forward pass and loss of :func:`rnnlib.models.forward_pass` with the vanilla RNN:
+    (value, dout, h, cache, out, out_cache)."""
     check_choice("loss", loss, LOSSES)
     check_choice("activation", activation, ("tanh", "relu"))
     D, H, K = _check_params(params)
     check_array("inputs", inputs, ndim=3, shape=(None, None, D), dtype=params["Wx"].dtype)
-    h0 = np.zeros((inputs.shape[0], H), dtype=inputs.dtype)
-    h, cache = rnn_forward(inputs, h0, params["Wx"], params["Wh"], params["b"], activation)
-    out, out_cache = temporal_affine_forward(h, params["Wy"], params["by"])
-    if loss == "mse":
-        value, dout = mean_squared_error(out, targets, mask)
-    else:
-        value, dout = temporal_softmax_loss(out, targets, mask)
+    h, cache, out, out_cache = forward_pass("rnn", params, inputs, activation=activation)
+    value, dout = data_loss(loss, out, targets, mask)
     return value, dout, h, cache, out, out_cache
 
 
@@ -211,7 +208,7 @@ def linearize(params, inputs, targets, mask=None, loss="mse", activation="tanh")
     else:               # per step (diag(p) - p p^T) * mask / N
         weights, probs = (mask.astype(out.dtype) / N)[..., None], softmax(out)
     _, df = get_activation(activation)
-    return Linearization(params, float(value), grads, h, cache, out_cache, df(cache[1][1:]),
+    return Linearization(params, float(value), grads, h, cache, out_cache, df(cache.hs[1:]),
                          loss, weights, probs)
 
 
@@ -506,7 +503,7 @@ def update_damping(damping, rho, lower=0.25, upper=0.75, increase=1.5, decrease=
 
 # ------------------------------------------------------------------------ the optimizer
 class StepInfo(NamedTuple):
-    """What :meth:`HessianFree.step` reports about one update."""
+    """What :meth:`HessianFree.update_on_batch` reports about one update."""
 
     #: float, the loss on the batch before the step.
     loss: float
@@ -534,7 +531,8 @@ class HessianFree:
     r"""Hessian-free optimisation of a vanilla RNN with a linear readout
     :cite:`martens2010,martens2011`.
 
-    Each :meth:`step` on a batch: linearise (loss, gradient :math:`g`); run
+    Each :meth:`update_on_batch` (named so because, unlike the ``step(params, grads)``
+    of :mod:`rnnlib.optim`, it needs the batch itself, not a gradient): linearise (loss, gradient :math:`g`); run
     :func:`conjugate_gradient` on :math:`(G + \lambda I + \lambda\mu J_h^\top H_S J_h)\,
     \delta = -g` from the previous solution times ``decay``, with :math:`G` (and the
     structural term) measured on the first ``curvature_size`` sequences of the batch; backtrack over the stored CG
@@ -576,20 +574,13 @@ class HessianFree:
                  max_cg_iters=50, decay=0.95, cg_tol=5e-4, curvature_size=None):
         check_choice("loss", loss, LOSSES)
         check_choice("activation", activation, ("tanh", "relu"))
-        if not damping > 0 or not math.isfinite(damping):
-            raise ValueError(f"damping must be positive and finite; got {damping}")
-        if not structural >= 0:
-            raise ValueError(f"structural must be non-negative; got {structural}")
-        if not 0 <= decay <= 1:
-            raise ValueError(f"decay must be in [0, 1]; got {decay}")
-        if isinstance(max_cg_iters, bool) or not isinstance(max_cg_iters, (int, np.integer)) \
-                or max_cg_iters <= 0:
-            raise ValueError(f"max_cg_iters must be a positive integer; got {max_cg_iters!r}")
-        if curvature_size is not None and (
-                isinstance(curvature_size, bool)
-                or not isinstance(curvature_size, (int, np.integer)) or curvature_size <= 0):
-            raise ValueError(f"curvature_size must be a positive integer or None; "
-                             f"got {curvature_size!r}")
+        damping = check_number("damping", damping, low=0, low_open=True)
+        structural = check_number("structural", structural, low=0)
+        decay = check_number("decay", decay, low=0, high=1)
+        cg_tol = check_number("cg_tol", cg_tol, low=0, low_open=True)
+        max_cg_iters = check_int("max_cg_iters", max_cg_iters)
+        if curvature_size is not None:
+            curvature_size = check_int("curvature_size", curvature_size)
         self.curvature_size = curvature_size
         self.loss, self.activation = loss, activation
         self.damping, self.structural = float(damping), float(structural)
@@ -602,12 +593,10 @@ class HessianFree:
         with np.errstate(over="ignore", invalid="ignore"):
             try:
                 return objective(trial, *batch, loss=self.loss, activation=self.activation)
-            except ValueError as err:          # non-finite outputs: the step blew up
-                if "finite" not in str(err):
-                    raise
+            except NonFiniteError:             # non-finite outputs: the step blew up
                 return math.inf
 
-    def step(self, params, inputs, targets, mask=None):
+    def update_on_batch(self, params, inputs, targets, mask=None):
         """One Hessian-free update of ``params`` (in place) on a batch.
 
         Parameters

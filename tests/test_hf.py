@@ -235,7 +235,7 @@ def test_hessian_free_step_follows_its_quadratic_model_and_rules(rng):
     x, y, mask = make_batch(rng, "mse")
     opt = hf.HessianFree(damping=10.0, max_cg_iters=30)
     before = {k: a.copy() for k, a in params.items()}
-    info = opt.step(params, x, y, mask)
+    info = opt.update_on_batch(params, x, y, mask)
     assert info.accepted and info.new_loss < info.loss
     assert info.new_loss == pytest.approx(hf.objective(params, x, y, mask))
     assert info.products == info.cg_iters + 1 and info.loss_evals >= 1
@@ -255,15 +255,15 @@ def test_hessian_free_step_takes_its_curvature_from_the_first_sequences(rng):
     expected = -(g @ g) / (g @ Ag) * g          # the first CG iterate from 0, p = -g
     theta = hf.pack(params)
     opt = hf.HessianFree(damping=10.0, structural=0.5, max_cg_iters=1, curvature_size=2)
-    info = opt.step(params, x, y, mask)
+    info = opt.update_on_batch(params, x, y, mask)
     assert info.accepted and info.cg_iters == 1
     assert rel_error(hf.pack(params) - theta, expected) < 1e-10
     # the loss and its decrease are those of the whole batch
     assert info.new_loss == pytest.approx(hf.objective(params, x, y, mask))
     # a curvature batch at least as large as the batch is the whole batch
     whole, large = make_params(np.random.default_rng(7)), make_params(np.random.default_rng(7))
-    hf.HessianFree(max_cg_iters=5).step(whole, x, y, mask)
-    hf.HessianFree(max_cg_iters=5, curvature_size=N).step(large, x, y, mask)
+    hf.HessianFree(max_cg_iters=5).update_on_batch(whole, x, y, mask)
+    hf.HessianFree(max_cg_iters=5, curvature_size=N).update_on_batch(large, x, y, mask)
     for k in whole:
         np.testing.assert_array_equal(whole[k], large[k])
 
@@ -275,7 +275,7 @@ def test_hessian_free_fits_a_small_batch(rng, loss):
     opt = hf.HessianFree(loss=loss, damping=1.0, structural=0.1, max_cg_iters=40)
     first = hf.objective(params, x, y, mask, loss)
     for _ in range(15):
-        info = opt.step(params, x, y, mask)
+        info = opt.update_on_batch(params, x, y, mask)
     assert info.new_loss < 0.1 * first
     assert len(opt.history) == 15
 
@@ -287,7 +287,7 @@ def test_hessian_free_at_a_minimum_rejects_the_step_and_raises_damping(rng):
     y = h @ params["Wy"] + params["by"]          # the network fits exactly: g = 0
     before = {k: a.copy() for k, a in params.items()}
     opt = hf.HessianFree(damping=2.0)
-    info = opt.step(params, x, y, mask)
+    info = opt.update_on_batch(params, x, y, mask)
     assert not info.accepted and info.rho == -math.inf and info.cg_iters == 0
     for k in params:
         np.testing.assert_array_equal(params[k], before[k])
