@@ -1,31 +1,55 @@
-r"""Larger versions of the book's experiments, from the command line.
+r"""Grids of the book's experiments: configuration × sequence length × seed.
 
 ::
 
     python -m rnnlib.experiments --list
-    python -m rnnlib.experiments init --seeds 5 --steps 1000
-    python -m rnnlib.experiments clipping --seeds 10 --steps 1000
+    python -m rnnlib.experiments NAME --seeds S --steps K --T 20,50,100 --out FILE \
+        [--workers N | --scheduler ADDRESS] [--first-seed N]
 
-Each experiment trains every configuration for every seed (a progress bar on stderr
-when run in a terminal) and prints a table: success rate (:meth:`rnnlib.tasks.Task.success`
-on a fresh test batch), median step of success, final test error rate, final loss and
-wall time. The chapters run the same configurations with fewer seeds and steps.
+Each cell of the grid (one configuration of ``EXPERIMENTS[NAME]``, one length ``T``, one
+seed) is an independent training run, submitted to a :class:`concurrent.futures.Executor`:
+in-process and one after the other by default; with ``--workers N`` on a Dask
+``LocalCluster`` of N single-threaded worker processes (one BLAS thread each); with
+``--scheduler ADDRESS`` (or the environment variable ``DASK_SCHEDULER_ADDRESS``) on an
+existing Dask cluster. Each run's random generator is ``np.random.default_rng(seed)``
+and BLAS runs on one thread, so the records do not depend on where a run was done.
+
+``FILE`` gets one JSON object per line for each finished run (see :func:`run_cell` for
+the fields), appended and flushed as soon as the run finishes. Running the same command
+again skips the runs already in ``FILE`` (key: experiment, configuration, T, seed,
+steps), so a killed grid resumes without duplicates. The table printed at the end is
+computed from ``FILE`` alone (:func:`load_results`, :func:`summarize`): per
+configuration and T the success rate with its Wilson 95% interval
+(:func:`rnnlib.stats.wilson_interval`), the median step of success, the number of
+diverged runs, the mean final test error and the seconds per run. A progress bar on
+stderr (runs done out of the total, time left) is shown in a terminal unless
+``RNNLIB_PROGRESS=0``.
 
 To add an experiment, add an :class:`Experiment` to the dict ``EXPERIMENTS``: a task, a
-sequence length and a dict of named :class:`Config`.
+default sequence length and a dict of named :class:`Config`.
 """
 import argparse
+import concurrent.futures as cf
+import contextlib
+import json
+import math
+import os
+import shlex
+import socket
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import numpy as np
 
-from ._validation import check_choice
+from ._validation import check_choice, check_int
 from .models import SequenceModel
 from .optim import SGD, Adam
+from .stats import wilson_interval
 from .tasks import get_task
-from .train import NonFiniteError, ProgressBar, train
+from .train import NonFiniteError, ProgressBar, progress_enabled, train
 
 
 @dataclass(frozen=True)
@@ -110,6 +134,27 @@ EXPERIMENTS = {
         }),
 }
 
+#: The fields that identify a run in a results file: a run with the same key is skipped.
+KEY_FIELDS = ("experiment", "config", "T", "seed", "steps")
+#: Every field of a record (see :func:`run_cell`).
+RECORD_FIELDS = KEY_FIELDS + ("solved_at", "error", "loss", "diverged", "seconds", "worker",
+                              "rnnlib_version", "command", "finished")
+#: The fields that may differ between two runs of the same cell (timing and placement).
+VOLATILE_FIELDS = ("seconds", "worker", "command", "finished")
+#: BLAS and OpenMP on one thread: each run is single-threaded wherever it runs.
+ONE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                  "MKL_NUM_THREADS": "1"}
+
+
+class TruncatedRecordWarning(UserWarning):
+    """The last line of a results file is incomplete (a run killed while writing)."""
+
+
+def _experiment(name):
+    if not isinstance(name, str) or name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; known: {', '.join(sorted(EXPERIMENTS))}")
+    return EXPERIMENTS[name]
+
 
 def run_config(experiment, config, seed, steps, T=None, progress=None):
     """Train one configuration with one seed.
@@ -141,55 +186,438 @@ def run_config(experiment, config, seed, steps, T=None, progress=None):
             "seconds": time.perf_counter() - start, "history": hist}
 
 
+def _finite_or_none(value):
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _worker_name():
+    dist = sys.modules.get("distributed")
+    if dist is not None:
+        try:
+            return dist.get_worker().address
+        except ValueError:          # not inside a Dask worker
+            pass
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_cell(name, config, T, seed, steps):
+    """Run one cell of a grid and return its record (a JSON-ready dict).
+
+    The fields: ``experiment``, ``config`` (the configuration's name), ``T``, ``seed``,
+    ``steps`` (the step budget), ``solved_at`` (first step with success, or None),
+    ``error`` (final test error rate, None if never evaluated), ``loss`` (final training
+    loss), ``diverged``, ``seconds``, ``worker`` (Dask worker address, else host:pid) and
+    ``rnnlib_version``. :func:`run_grid` adds ``command`` and ``finished`` (UTC time).
+    BLAS is limited to one thread for the run, so the numbers do not depend on where it
+    ran."""
+    from threadpoolctl import threadpool_limits
+
+    from . import __version__
+    exp = _experiment(name)
+    check_choice("config", config, tuple(exp.configs))
+    T, seed, steps = check_int("T", T), check_int("seed", seed, low=0), check_int("steps", steps)
+    with threadpool_limits(limits=1):
+        res = run_config(exp, exp.configs[config], seed, steps, T=T, progress=False)
+    return {"experiment": name, "config": config, "T": T, "seed": seed, "steps": steps,
+            "solved_at": None if res["solved_at"] is None else int(res["solved_at"]),
+            "error": _finite_or_none(res["error"]), "loss": _finite_or_none(res["loss"]),
+            "diverged": bool(res["diverged"]), "seconds": round(res["seconds"], 3),
+            "worker": _worker_name(), "rnnlib_version": __version__}
+
+
+class SerialExecutor(cf.Executor):
+    """A :class:`concurrent.futures.Executor` that runs each function in the calling
+    process when it is submitted (the default of :func:`run_grid`)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = cf.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller via the future
+            future.set_exception(err)
+        return future
+
+
+def record_key(record):
+    """The tuple that identifies a run: ``(experiment, config, T, seed, steps)``."""
+    return tuple(record[k] for k in KEY_FIELDS)
+
+
+def _read(path, repair):
+    """The records of ``path``; an incomplete last line is warned about and, with
+    ``repair``, cut from the file."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    *complete, tail = data.split(b"\n")
+    records, offset, bad_at = [], 0, None
+    for i, line in enumerate(complete):
+        if line.strip():
+            try:
+                rec = json.loads(line)
+                if not isinstance(rec, dict) or any(k not in rec for k in KEY_FIELDS):
+                    raise ValueError("not a run record")
+            except ValueError:
+                if i < len(complete) - 1 or tail.strip():
+                    raise ValueError(f"{path}, line {i + 1}: not a run record of "
+                                     "rnnlib.experiments") from None
+                bad_at = offset           # the last line, cut inside its JSON text
+                break
+            records.append(rec)
+        offset += len(line) + 1
+    if bad_at is None and tail.strip():   # every record ends with a newline
+        bad_at = offset
+    if bad_at is not None:
+        action = "removed; that run will be done again" if repair else "ignored"
+        warnings.warn(f"{path}: the last line is incomplete (a run killed while writing) "
+                      f"and is {action}", TruncatedRecordWarning, stacklevel=3)
+        if repair:
+            with open(path, "r+b") as fh:
+                fh.truncate(bad_at)
+    return records
+
+
+def load_results(path):
+    """The records of a results file, as a list of dicts (one per finished run).
+
+    An incomplete last line (a grid killed while writing) is ignored with a
+    :class:`TruncatedRecordWarning`; any other line that is not a record raises
+    ``ValueError``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike; got {type(path).__name__}")
+    return _read(path, repair=False)
+
+
+def grid_cells(name, seeds, T_values, first_seed=0, configs=None):
+    """The cells ``(config, T, seed)`` of a grid, seed by seed (so that a grid stopped
+    early has every configuration and length at its first seeds); ``configs`` (a list
+    of configuration names) restricts the grid to those."""
+    exp = _experiment(name)
+    labels = list(exp.configs) if configs is None else list(configs)
+    for label in labels:
+        check_choice("configs", label, tuple(exp.configs))
+    seeds = check_int("seeds", seeds)
+    first_seed = check_int("first_seed", first_seed, low=0)
+    T_values = [check_int("T", T) for T in T_values]
+    if not T_values:
+        raise ValueError("T_values must hold at least one length")
+    return [(label, T, seed) for seed in range(first_seed, first_seed + seeds)
+            for T in T_values for label in labels]
+
+
+def grid_command(name, seeds, steps, T_values, out, first_seed=0):
+    """The command line that runs this grid (stored in each record)."""
+    parts = ["python", "-m", "rnnlib.experiments", name, "--seeds", str(seeds), "--steps",
+             str(steps), "--T", ",".join(str(T) for T in T_values), "--out", os.fspath(out)]
+    if first_seed:
+        parts += ["--first-seed", str(first_seed)]
+    return shlex.join(parts)
+
+
+def run_grid(name, seeds, steps, T_values, out, executor=None, first_seed=0, progress=None,
+             max_pending=None, configs=None):
+    """Run the cells of a grid that ``out`` does not hold yet; append each record to
+    ``out`` as it finishes. Returns the records written by this call.
+
+    ``executor`` is any :class:`concurrent.futures.Executor` (a :class:`SerialExecutor`
+    when None); at most ``max_pending`` runs are submitted at a time (1 for the serial
+    executor, all by default otherwise); ``configs`` restricts the grid to some
+    configurations (all by default)."""
+    exp = _experiment(name)
+    steps = check_int("steps", steps)
+    T_values = [exp.T] if T_values is None else list(T_values)
+    cells = grid_cells(name, seeds, T_values, first_seed, configs)
+    out = os.fspath(out)
+    done = ({record_key(r) for r in _read(out, repair=True)} if os.path.exists(out)
+            else set())
+    todo = [c for c in cells if (name, c[0], c[1], c[2], steps) not in done]
+    if executor is None:
+        executor, max_pending = SerialExecutor(), 1
+    max_pending = len(todo) if max_pending is None else check_int("max_pending", max_pending)
+    command = grid_command(name, seeds, steps, T_values, out, first_seed)
+    written = []
+    enabled = progress_enabled(progress) and bool(todo)
+    bar = None
+    if enabled:
+        from tqdm import tqdm
+        bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=name, unit="run",
+                   file=sys.stderr, dynamic_ncols=True)
+    pending, queue = {}, list(reversed(todo))
+    try:
+        with open(out, "a", encoding="utf-8") as fh:
+            while queue or pending:
+                while queue and len(pending) < max_pending:
+                    cell = queue.pop()
+                    pending[executor.submit(run_cell, name, cell[0], cell[1], cell[2],
+                                            steps)] = cell
+                finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+                for future in finished:
+                    cell = pending.pop(future)
+                    try:
+                        record = future.result()
+                    except Exception as err:
+                        raise RuntimeError(f"run {cell[0]!r} T={cell[1]} seed={cell[2]} "
+                                           f"failed: {type(err).__name__}: {err}") from err
+                    record["command"] = command
+                    record["finished"] = datetime.now(timezone.utc).isoformat(
+                        timespec="seconds")
+                    fh.write(json.dumps(record) + "\n")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                    written.append(record)
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix_str(f"{cell[0]}, T={cell[1]}", refresh=False)
+    finally:
+        for future in pending:
+            future.cancel()
+        if bar is not None:
+            bar.close()
+    return written
+
+
+def summarize(records, confidence=0.95):
+    """Per experiment, configuration, T and step budget: a dict with ``experiment``,
+    ``config``, ``T``, ``steps``, ``runs``, ``solved``, ``rate`` (a
+    :class:`rnnlib.stats.Rate` with the Wilson interval), ``median_step`` (of the solved
+    runs, None if none), ``diverged``, ``mean_error`` (over the runs that were
+    evaluated), ``seconds`` (mean per run) and ``seeds``. Rows follow the order of the
+    experiment's configurations, then T. A run that appears twice counts once."""
+    groups, seen = {}, set()
+    for rec in records:
+        if not isinstance(rec, dict) or any(k not in rec for k in RECORD_FIELDS[:10]):
+            raise ValueError(f"not a run record: {rec!r}")
+        key = record_key(rec)
+        if key in seen:
+            continue
+        seen.add(key)
+        groups.setdefault((rec["experiment"], rec["config"], rec["T"], rec["steps"]),
+                          []).append(rec)
+
+    def order(group):
+        name, label, T, steps = group
+        labels = list(EXPERIMENTS[name].configs) if name in EXPERIMENTS else []
+        return (name, labels.index(label) if label in labels else len(labels), label, T,
+                steps)
+
+    rows = []
+    for group in sorted(groups, key=order):
+        runs = groups[group]
+        solved = [r["solved_at"] for r in runs if r["solved_at"] is not None]
+        errors = [r["error"] for r in runs if r["error"] is not None]
+        rows.append({
+            "experiment": group[0], "config": group[1], "T": group[2], "steps": group[3],
+            "runs": len(runs), "solved": len(solved),
+            "rate": wilson_interval(len(solved), len(runs), confidence),
+            "median_step": float(np.median(solved)) if solved else None,
+            "diverged": sum(bool(r["diverged"]) for r in runs),
+            "mean_error": float(np.mean(errors)) if errors else None,
+            "seconds": float(np.mean([r["seconds"] for r in runs])),
+            "seeds": sorted(r["seed"] for r in runs)})
+    return rows
+
+
+def _fmt(value, spec):
+    return "-" if value is None else format(value, spec)
+
+
+def format_summary(rows):
+    """The rows of :func:`summarize` as a plain-text table."""
+    lines = [f"{'configuration':<22}{'T':>5}{'steps':>7}{'success':>9}{'95% interval':>15}"
+             f"{'median step':>13}{'diverged':>10}{'test error':>12}{'s/run':>8}"]
+    for r in rows:
+        solved = f"{r['solved']}/{r['runs']}"
+        interval = f"[{r['rate'].low:.2f}, {r['rate'].high:.2f}]"
+        lines.append(f"{r['config']:<22}{r['T']:>5}{r['steps']:>7}{solved:>9}{interval:>15}"
+                     f"{_fmt(r['median_step'], '.0f'):>13}{r['diverged']:>10}"
+                     f"{_fmt(r['mean_error'], '.3f'):>12}{r['seconds']:>8.1f}")
+    return "\n".join(lines)
+
+
+def summary_markdown(rows):
+    """The rows of :func:`summarize` as a Markdown table (for a chapter cell)."""
+    lines = ["| configuration | T | solved | 95% interval (Wilson) | median step of success "
+             "| diverged | final test error (mean) | s/run |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['config']} | {r['T']} | {r['solved']}/{r['runs']} | "
+                     f"[{r['rate'].low:.2f}, {r['rate'].high:.2f}] | "
+                     f"{_fmt(r['median_step'], '.0f')} | {r['diverged']} | "
+                     f"{_fmt(r['mean_error'], '.3f')} | {r['seconds']:.1f} |")
+    return "\n".join(lines)
+
+
+def plot_summary(rows, ax=None, colors=None):
+    """Success rate with its interval per configuration: against T when the rows hold
+    several lengths, else one point per configuration. Returns the axes."""
+    import matplotlib.pyplot as plt
+    if not rows:
+        raise ValueError("rows is empty: nothing to plot")
+    if ax is None:
+        ax = plt.gca()
+    labels = list(dict.fromkeys(r["config"] for r in rows))
+    lengths = sorted({r["T"] for r in rows})
+    for i, label in enumerate(labels):
+        sel = sorted((r for r in rows if r["config"] == label), key=lambda r: r["T"])
+        rate = np.array([r["rate"].rate for r in sel])
+        err = np.array([[r["rate"].rate - r["rate"].low for r in sel],
+                        [r["rate"].high - r["rate"].rate for r in sel]])
+        kw = {} if colors is None else {"color": colors[label]}
+        if len(lengths) > 1:
+            x = np.array([r["T"] for r in sel], float) * (1 + 0.015 * (i - len(labels) / 2))
+            ax.errorbar(x, rate, yerr=err, marker="o", capsize=3, label=label, **kw)
+        else:
+            ax.errorbar([i], rate, yerr=err, marker="o", ls="none", capsize=4, label=label,
+                        **kw)
+    if len(lengths) > 1:
+        ax.set(xlabel="sequence length T", xticks=lengths)
+    else:
+        ax.set(xticks=range(len(labels)), xticklabels=labels, xlabel="configuration")
+        ax.tick_params(axis="x", labelrotation=20)
+    n = sorted({r["runs"] for r in rows})
+    ax.set(ylabel="success rate (95% Wilson interval)", ylim=(-0.05, 1.05),
+           title=f"{rows[0]['experiment']}: success within {rows[0]['steps']} steps, "
+                 f"{'/'.join(map(str, n))} seeds per point")
+    ax.legend(fontsize=8)
+    return ax
+
+
 def run_experiment(name, seeds=3, steps=1000, T=None, progress=None, out=None):
-    """Run every configuration of ``EXPERIMENTS[name]`` for seeds 0..seeds-1, print the
-    results table to ``out`` and return ``{config name: [result dict per seed]}``."""
-    if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; known: {sorted(EXPERIMENTS)}")
-    exp = EXPERIMENTS[name]
+    """Run every configuration of ``EXPERIMENTS[name]`` for seeds 0..seeds-1 in this
+    process (nothing written to disk), print the results table to ``out`` and return
+    ``{config name: [result dict of run_config per seed]}``."""
+    exp = _experiment(name)
+    seeds, steps = check_int("seeds", seeds), check_int("steps", steps)
+    T = exp.T if T is None else check_int("T", T)
     results = {}
     bar = ProgressBar(len(exp.configs) * seeds, name, progress)
     done = 0
+    records = []
     try:
         for label, config in exp.configs.items():
             results[label] = []
             for seed in range(seeds):
-                results[label].append(run_config(exp, config, seed, steps, T, progress=False))
+                res = run_config(exp, config, seed, steps, T, progress=False)
+                results[label].append(res)
+                records.append({"experiment": name, "config": label, "T": T, "seed": seed,
+                                "steps": steps, "solved_at": res["solved_at"],
+                                "error": _finite_or_none(res["error"]),
+                                "loss": _finite_or_none(res["loss"]),
+                                "diverged": res["diverged"], "seconds": res["seconds"]})
                 done += 1
                 bar.update(done, label)
     finally:
         bar.close()
-    print(format_table(name, results, seeds, steps, exp.T if T is None else T),
-          file=sys.stdout if out is None else out)
+    print(f"experiment {name}: {exp.task}, {seeds} seeds, at most {steps} steps\n"
+          + format_summary(summarize(records)), file=sys.stdout if out is None else out)
     return results
 
 
-def format_table(name, results, seeds, steps, T):
-    """The results as a plain-text table."""
-    lines = [f"experiment {name}: {EXPERIMENTS[name].task}, T={T}, {seeds} seeds, "
-             f"at most {steps} steps",
-             f"{'configuration':<24}{'success':>9}{'median step':>13}{'diverged':>10}"
-             f"{'test error':>12}{'loss':>9}{'s/run':>8}"]
-    for label, runs in results.items():
-        solved = [r["solved_at"] for r in runs if r["solved_at"] is not None]
-        median = f"{int(np.median(solved))}" if solved else "-"
-        lines.append(
-            f"{label:<24}{f'{len(solved)}/{len(runs)}':>9}{median:>13}"
-            f"{sum(r['diverged'] for r in runs):>10}"
-            f"{np.nanmean([r['error'] for r in runs]):>12.3f}"
-            f"{np.nanmean([r['loss'] for r in runs]):>9.3f}"
-            f"{np.mean([r['seconds'] for r in runs]):>8.1f}")
-    return "\n".join(lines)
+@contextlib.contextmanager
+def dask_executor(workers=None, scheduler=None):
+    """A :class:`concurrent.futures.Executor` on Dask: a new ``LocalCluster`` of
+    ``workers`` single-threaded processes on 127.0.0.1 (no dashboard, one BLAS thread
+    per worker), or the cluster whose scheduler is at ``scheduler``. Closed on exit."""
+    import logging
+
+    import dask
+    from dask.distributed import Client, LocalCluster
+    if (workers is None) == (scheduler is None):
+        raise ValueError("give exactly one of workers and scheduler")
+    with contextlib.ExitStack() as stack:
+        if workers is not None:
+            workers = check_int("workers", workers)
+            # The worker processes read the BLAS thread count when they start: set it in
+            # the environment they are spawned with (and in the nanny's env as well);
+            # Dask lets this process's environment override its config, so set it here
+            # too until the cluster is closed.
+            saved = {k: os.environ.get(k) for k in ONE_THREAD_ENV}
+            os.environ.update(ONE_THREAD_ENV)
+            stack.callback(_restore_environ, saved)
+            stack.enter_context(dask.config.set(
+                {"distributed.nanny.pre-spawn-environ": dict(ONE_THREAD_ENV),
+                 "distributed.scheduler.worker-ttl": None}))
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None, env=dict(ONE_THREAD_ENV),
+                silence_logs=logging.ERROR))
+            client = stack.enter_context(Client(cluster))
+        else:
+            client = stack.enter_context(Client(scheduler, timeout="10s"))
+        executor = client.get_executor()
+        yield executor
+
+
+def _restore_environ(saved):
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # One line, no usage dump and no traceback (exit status 2 for usage errors).
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _non_negative(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
+def _lengths(text):
+    values = [_positive(part.strip()) for part in text.split(",")]
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"repeated length in {text!r}")
+    return values
+
+
+def _check_out(parser, out):
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        parser.error(f"--out {out}: the folder {folder} does not exist")
+    if os.path.isdir(out):
+        parser.error(f"--out {out}: is a folder, not a file")
+    if not os.access(folder, os.W_OK) or (os.path.exists(out) and not os.access(out, os.W_OK)):
+        parser.error(f"--out {out}: not writable")
 
 
 def main(argv=None):
-    """Command-line entry point (``python -m rnnlib.experiments``)."""
-    parser = argparse.ArgumentParser(prog="python -m rnnlib.experiments",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("name", nargs="?", help=f"one of {sorted(EXPERIMENTS)}")
-    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0..n-1)")
-    parser.add_argument("--steps", type=int, default=1000, help="maximum training steps")
-    parser.add_argument("--T", type=int, default=None, help="sequence length")
+    """Command-line entry point (``python -m rnnlib.experiments``); returns the exit
+    status: 0, 1 for an error while running, 2 for a usage error."""
+    parser = _Parser(prog="python -m rnnlib.experiments",
+                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("name", nargs="?", help=f"one of {', '.join(sorted(EXPERIMENTS))}")
+    parser.add_argument("--seeds", type=_positive, default=3, help="seeds per cell (3)")
+    parser.add_argument("--steps", type=_positive, default=1000,
+                        help="maximum training steps per run (1000)")
+    parser.add_argument("--T", type=_lengths, default=None,
+                        help="comma-separated sequence lengths (the experiment's own)")
+    parser.add_argument("--out", help="results file (JSON lines), appended to")
+    parser.add_argument("--first-seed", type=_non_negative, default=0,
+                        help="first seed (0): seeds first-seed .. first-seed+seeds-1")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive, default=None,
+                       help="run on a new Dask LocalCluster of N single-threaded workers")
+    where.add_argument("--scheduler", default=None,
+                       help="address of a Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)")
     parser.add_argument("--list", action="store_true", help="list the experiments")
     args = parser.parse_args(argv)
     if args.list or args.name is None:
@@ -198,9 +626,38 @@ def main(argv=None):
         return 0
     if args.name not in EXPERIMENTS:
         parser.error(f"unknown experiment {args.name!r}; known: {', '.join(sorted(EXPERIMENTS))}")
-    if args.seeds <= 0 or args.steps <= 0:
-        parser.error("--seeds and --steps must be positive")
-    run_experiment(args.name, args.seeds, args.steps, args.T)
+    if args.out is None:
+        parser.error("--out FILE is required")
+    _check_out(parser, args.out)
+    scheduler = args.scheduler
+    if scheduler is None and args.workers is None:
+        scheduler = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+    T_values = args.T or [EXPERIMENTS[args.name].T]
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", TruncatedRecordWarning)
+            warnings.showwarning = (lambda message, *_a, **_k:
+                                    print(f"warning: {message}", file=sys.stderr))
+            with (dask_executor(args.workers, scheduler)
+                  if args.workers is not None or scheduler is not None
+                  else contextlib.nullcontext(None)) as executor:
+                written = run_grid(args.name, args.seeds, args.steps, T_values, args.out,
+                                   executor=executor, first_seed=args.first_seed)
+            records = [r for r in load_results(args.out)
+                       if r["experiment"] == args.name and r["steps"] == args.steps]
+    except KeyboardInterrupt:
+        print("interrupted: the finished runs are in the file; the same command resumes",
+              file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - one line for the user, never a traceback
+        message = str(err).splitlines()[0] if str(err) else ""
+        print(f"{parser.prog}: error: {type(err).__name__}: {message}", file=sys.stderr)
+        return 1
+    exp = EXPERIMENTS[args.name]
+    print(f"experiment {args.name}: {exp.task}, {len(written)} runs done now, "
+          f"{len(records)} in {args.out}, {time.perf_counter() - start:.0f} s")
+    print(format_summary(summarize(records)))
     return 0
 
 

@@ -1,11 +1,8 @@
-"""Tests of rnnlib.models, rnnlib.train and the rnnlib.experiments command line."""
-import subprocess
-import sys
+"""Tests of rnnlib.models and rnnlib.train (rnnlib.experiments: tests/test_experiments.py)."""
 
 import numpy as np
 import pytest
 
-from rnnlib import experiments
 from rnnlib.gradcheck import numerical_gradient, rel_error
 from rnnlib.models import SequenceModel
 from rnnlib.optim import SGD, Adam
@@ -180,32 +177,6 @@ def test_progress_bar_writes_to_stderr_only_when_enabled(rng, capsys):
     assert "3/3" in capsys.readouterr().err
     train(model, None, SGD(0.01), task, 3, T=10, rng=rng, progress=False)
     assert capsys.readouterr().err == ""
-
-
-def test_experiments_cli_runs_a_tiny_config():
-    out = subprocess.run([sys.executable, "-m", "rnnlib.experiments", "clipping", "--steps", "5",
-                          "--seeds", "1"], capture_output=True, text=True, timeout=120,
-                         env={"RNNLIB_PROGRESS": "0", "OPENBLAS_NUM_THREADS": "1",
-                              "PATH": ""})
-    assert out.returncode == 0, out.stderr
-    for label in experiments.EXPERIMENTS["clipping"].configs:
-        assert label in out.stdout
-
-
-def test_experiments_cli_rejects_unknown_experiment(capsys):
-    with pytest.raises(SystemExit) as info:
-        experiments.main(["nope"])
-    assert info.value.code == 2
-    assert "unknown experiment 'nope'" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="known"):
-        experiments.run_experiment("nope")
-
-
-def test_run_experiment_returns_one_result_per_seed(capsys):
-    res = experiments.run_experiment("init", seeds=2, steps=3, T=10, progress=False)
-    assert set(res) == set(experiments.EXPERIMENTS["init"].configs)
-    assert all(len(v) == 2 for v in res.values())
-    assert "relu identity" in capsys.readouterr().out
 
 
 def test_exploding_relu_network_stops_with_the_step(rng):
