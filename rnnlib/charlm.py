@@ -35,20 +35,19 @@ training record; read with ``allow_pickle=False``). The command line trains and 
 import argparse
 import os
 import sys
-import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import init as _init
+from ._validation import (ArgumentTypeError, check_array, check_float_dtype, check_generator,
+                          check_indices,
+                          check_int, check_number, check_optional_number)
 from .activations import log_softmax, softmax
-from .affine import temporal_affine_backward, temporal_affine_forward
-from .embedding import word_embedding_backward, word_embedding_forward
 from .io import load_archive, save_archive
+from .layers import LSTM, Dense, Embedding, Sequential
 from .losses import temporal_softmax_loss
-from .lstm import lstm_backward, lstm_forward
-from .optim import Adam, clip_grad_norm
-from .train import ProgressBar
+from .optim import Adam
+from .train import train as _train
 
 #: The fixed alphabet: newline and the 95 printable ASCII characters.
 ALPHABET = "\n" + "".join(chr(i) for i in range(32, 127))
@@ -59,8 +58,10 @@ REPLACEMENTS = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
                 "\r": ""}
 
 FORMAT = "rnnlib-charlm"
-VERSION = 1
-PARAM_NAMES = ("We", "Wx", "Wh", "b", "Wy", "by")
+CHECKPOINT_FORMAT = "rnnlib-charlm-checkpoint"
+#: Version 2 stores the parameters of the layer model (``param.0.W``, ...); files of
+#: version 1 (``We``, ``Wx``, ...) are still read.
+VERSION = 2
 
 
 # --- text and vocabulary -----------------------------------------------------------
@@ -177,7 +178,12 @@ def batches(ids, batch_size, T):
 # --- the model ---------------------------------------------------------------------
 
 class CharLM:
-    r"""Embedding -> LSTM -> linear readout over the characters of a :class:`Vocabulary`.
+    r"""Embedding -> LSTM -> linear readout over the characters of a :class:`Vocabulary`,
+    a :class:`rnnlib.layers.Sequential` of the layer API.
+
+    The LSTM layer is ``stateful``: each call starts from the state the previous one
+    ended in, which is what truncated BPTT over consecutive windows and sampling one
+    character at a time need. :meth:`forward` sets that state explicitly.
 
     Parameters
     ----------
@@ -193,29 +199,47 @@ class CharLM:
 
     Attributes
     ----------
+    layers : rnnlib.layers.Sequential
+        ``Embedding(V, E)``, ``LSTM(H, return_sequences=True, stateful=True)``,
+        ``Dense(V)``.
     params : dict of ndarray
-        ``We`` (V, E) Gaussian with std 1; the LSTM's ``Wx`` (E, 4H), ``Wh`` (H, 4H),
-        ``b`` (4H,) from :func:`rnnlib.init.lstm_params` (forget bias 1); ``Wy`` (H, V)
-        Glorot uniform and ``by`` (V,) zeros.
+        The layers' parameters under their prefixed names: ``0.W`` (V, E) Gaussian with
+        std 1; the LSTM's ``1.Wx`` (E, 4H), ``1.Wh`` (H, 4H), ``1.b`` (4H,) from
+        :func:`rnnlib.init.lstm_params` (forget bias 1); ``2.W`` (H, V) Glorot uniform
+        and ``2.b`` (V,) zeros.
     info : dict
         What a training run recorded (steps, validation loss, ...); saved with the model.
     """
 
     def __init__(self, vocab, hidden_size, embed_size, rng, dtype=np.float64):
         if not isinstance(vocab, Vocabulary):
-            raise ValueError(f"vocab must be a Vocabulary; got {type(vocab).__name__}")
-        for name, v in (("hidden_size", hidden_size), ("embed_size", embed_size)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-                raise ValueError(f"{name} must be a positive integer; got {v!r}")
-        self.vocab, self.hidden_size, self.embed_size = vocab, int(hidden_size), int(embed_size)
-        self.dtype = np.dtype(dtype)
+            raise ArgumentTypeError(f"vocab must be a Vocabulary; got {type(vocab).__name__}")
+        self.vocab = vocab
+        self.hidden_size = check_int("hidden_size", hidden_size)
+        self.embed_size = check_int("embed_size", embed_size)
+        self.dtype = check_float_dtype("dtype", dtype)
+        check_generator("rng", rng)
         V, H, E = len(vocab), self.hidden_size, self.embed_size
-        params = {"We": _init.gaussian((V, E), 1.0, rng, dtype=dtype)}
-        params.update(_init.lstm_params(E, H, rng, dtype=dtype))
-        params["Wy"] = _init.glorot((H, V), rng, dtype=dtype)
-        params["by"] = np.zeros(V, dtype=dtype)
-        self.params = params
+        self.layers = Sequential([Embedding(V, E, dtype=dtype),
+                                  LSTM(H, return_sequences=True, stateful=True, dtype=dtype),
+                                  Dense(V, dtype=dtype)])
+        self.layers.build((None, None), np.random.default_rng(0))
+        p = self.layers.params      # drawn from rng as by the first release of this class
+        p["0.W"][...] = _init.gaussian((V, E), 1.0, rng, dtype=dtype)
+        for k, v in _init.lstm_params(E, H, rng, dtype=dtype).items():
+            p[f"1.{k}"][...] = v
+        p["2.W"][...] = _init.glorot((H, V), rng, dtype=dtype)
+        p["2.b"][...] = 0
         self.info = {}
+
+    @property
+    def params(self):
+        return self.layers.params
+
+    @property
+    def lstm(self):
+        """The stateful :class:`rnnlib.layers.LSTM` layer."""
+        return self.layers.layers[1]
 
     def __repr__(self):
         return (f"CharLM(vocab={len(self.vocab)} characters, hidden_size={self.hidden_size}, "
@@ -223,7 +247,7 @@ class CharLM:
 
     def count_params(self):
         """Total number of scalar parameters."""
-        return int(sum(p.size for p in self.params.values()))
+        return self.layers.count_params()
 
     def initial_state(self, N):
         """The zero state ``(h, c)``, each of shape (N, H)."""
@@ -245,24 +269,18 @@ class CharLM:
             Unnormalised log-probabilities of :math:`x_{t+1}`.
         state : tuple (h, c)
             The state after the last character, to carry into the next window.
-        cache : tuple
-            For :meth:`backward`.
         """
-        p = self.params
-        h0, c0 = self.initial_state(x.shape[0]) if state is None else state
-        u, cache_e = word_embedding_forward(x, p["We"])
-        h, cache_h = lstm_forward(u, h0, p["Wx"], p["Wh"], p["b"], c0=c0)
-        scores, cache_y = temporal_affine_forward(h, p["Wy"], p["by"])
-        return scores, (h[:, -1].copy(), cache_h[3][-1].T.copy()), (cache_e, cache_h, cache_y)
-
-    def backward(self, dscores, cache):
-        """Gradients of all parameters (dict with the keys of ``params``) from
-        ``dscores`` (N, T, V); the carried state gets none (truncated BPTT)."""
-        cache_e, cache_h, cache_y = cache
-        dh, dWy, dby = temporal_affine_backward(dscores, cache_y)
-        du, _, dWx, dWh, db = lstm_backward(dh, cache_h)
-        dWe = word_embedding_backward(du, cache_e)
-        return {"We": dWe, "Wx": dWx, "Wh": dWh, "b": db, "Wy": dWy, "by": dby}
+        check_indices("x", x, len(self.vocab), ndim=2)
+        N = x.shape[0]
+        if state is None:
+            state = self.initial_state(N)
+        elif not isinstance(state, tuple) or len(state) != 2:
+            raise ValueError(f"state must be a tuple (h, c); got {type(state).__name__}")
+        for name, a in zip("hc", state):
+            check_array(f"state {name}", a, shape=(N, self.hidden_size), dtype=self.dtype)
+        self.lstm.state = state
+        scores = self.layers.forward(x)
+        return scores, tuple(s.copy() for s in self.lstm.state)
 
     def loss_and_grads(self, x, y, state=None):
         r"""Mean cross-entropy per character (nats) of one window, its gradients and the
@@ -279,122 +297,134 @@ class CharLM:
         loss : float
             :math:`-\frac{1}{NT}\sum_{n,t} \log p(y_{nt} \mid x_{n, \le t})`.
         grads : dict of ndarray
+            With the keys of :attr:`params`.
         state : tuple (h, c)
         """
-        scores, state, cache = self.forward(x, state)
-        T = x.shape[1]
-        loss, dscores = temporal_softmax_loss(scores, y, np.ones(x.shape, dtype=bool))
-        return loss / T, self.backward(dscores / T, cache), state
+        scores, state = self.forward(x, state)
+        loss, dscores = per_character_loss(scores, y, None)
+        self.layers.backward(dscores)
+        return loss, {k: g.copy() for k, g in self.layers.grads.items()}, state
+
+
+def per_character_loss(scores, y, mask):
+    """The softmax cross-entropy in nats per character (mean over batch and steps) and
+    its gradient: :func:`rnnlib.losses.temporal_softmax_loss` divided by T."""
+    T = scores.shape[1]
+    mask = np.ones(scores.shape[:2], dtype=bool) if mask is None else mask
+    loss, dscores = temporal_softmax_loss(scores, y, mask)
+    return loss / T, dscores / T
 
 
 def evaluate(model, ids, batch_size=32, T=100):
     """Mean cross-entropy (nats per character) of ``model`` on the text ``ids``, read as
     ``batch_size`` streams of consecutive windows with the state carried (as in
-    training); the characters beyond the last full window are left out."""
+    training); the characters beyond the last full window are left out. The model's
+    carried state is left as it was."""
     xs, ys = batches(ids, batch_size, T)
+    saved = model.lstm.state
     state, total = None, 0.0
-    for x, y in zip(xs, ys):
-        scores, state, _ = model.forward(x, state)
-        logp = log_softmax(scores)
-        total -= np.take_along_axis(logp, y[..., None], axis=-1).sum()
+    try:
+        for x, y in zip(xs, ys):
+            scores, state = model.forward(x, state)
+            logp = log_softmax(scores)
+            total -= np.take_along_axis(logp, y[..., None], axis=-1).sum()
+    finally:
+        model.lstm.state = saved
     return float(total / ys.size)
 
 
 def unigram_loss(train_ids, val_ids, V):
     """Cross-entropy (nats per character) on ``val_ids`` of the character frequencies of
     ``train_ids`` (add-one smoothed): the baseline a model that ignores context reaches."""
+    V = check_int("V", V)
+    check_indices("train_ids", train_ids, V, ndim=1)
+    check_indices("val_ids", val_ids, V, ndim=1)
+    if val_ids.size == 0:
+        raise ValueError("val_ids holds no characters")
     counts = np.bincount(train_ids, minlength=V) + 1.0
     logp = np.log(counts / counts.sum())
     return float(-logp[val_ids].mean())
 
 
-@dataclass
-class TrainingLog:
-    """What :func:`train` records.
-
-    Attributes
-    ----------
-    loss : list of float
-        Training loss (nats per character) of every step's window.
-    val_step, val_loss : list
-        Steps (counting from 1) of the evaluations and the validation loss there.
-    seconds : float
-        Wall time of the run.
-    """
-
-    loss: list = field(default_factory=list)
-    val_step: list = field(default_factory=list)
-    val_loss: list = field(default_factory=list)
-    seconds: float = 0.0
-
-
 def train(model, train_ids, steps, *, batch_size=32, T=64, lr=3e-3, lr_final=None,
-          clip_norm=5.0, val_ids=None, eval_every=None, progress=None):
+          clip_norm=5.0, val_ids=None, eval_every=None, progress=None, optimizer=None,
+          history=None, until=None):
     r"""Train ``model`` in place by truncated BPTT over consecutive windows, with Adam
-    and clipping by the global norm :cite:`pascanu2013`.
+    and clipping by the global norm :cite:`pascanu2013`, on :func:`rnnlib.train.train`.
 
     Parameters
     ----------
     model : CharLM
     train_ids : ndarray of int, shape (L,)
     steps : int
-        Number of updates; the text is read again (state reset) when it runs out.
+        Number of updates in all (with ``history``, the run continues up to it); the
+        text is read again (state reset) when it runs out.
     batch_size, T : int
         Streams and window length (see :func:`batches`).
     lr : float
         Adam's learning rate.
     lr_final : float, optional
-        If given, the learning rate decays linearly from ``lr`` to ``lr_final``.
+        If given, the learning rate decays linearly from ``lr`` at step 1 to
+        ``lr_final`` at step ``steps``.
     clip_norm : float
     val_ids : ndarray of int, optional
         Validation text, scored by :func:`evaluate` (same ``batch_size`` and ``T``)
-        every ``eval_every`` steps and at the end.
+        every ``eval_every`` steps and at the end, as ``history.metrics["val_loss"]``.
     eval_every : int, optional
     progress : bool, optional
         Progress bar (default: :func:`rnnlib.train.progress_enabled`).
+    optimizer : rnnlib.optim.Adam, optional
+        To continue a run (e.g. from a checkpoint); a new ``Adam(lr)`` by default.
+    history : rnnlib.train.History, optional
+        The run to continue.
+    until : int, optional
+        Stop after this step (a checkpoint), keeping the schedule of a run of ``steps``.
 
     Returns
     -------
-    TrainingLog
+    rnnlib.train.History
+        ``loss`` per step (nats per character of the window), ``eval_step`` and
+        ``metrics["val_loss"]``, ``lr`` per step, ``time``.
     """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0:
-        raise ValueError(f"steps must be a positive integer; got {steps!r}")
+    if not isinstance(model, CharLM):
+        raise ArgumentTypeError(f"model must be a CharLM; got {type(model).__name__}")
+    steps = check_int("steps", steps)
+    until = steps if until is None else check_int("until", until, high=steps)
+    lr = check_number("lr", lr, low=0, low_open=True)
+    lr_final = check_optional_number("lr_final", lr_final, low=0, low_open=True)
     xs, ys = batches(train_ids, batch_size, T)
-    opt = Adam(lr)
-    log = TrainingLog()
-    bar = ProgressBar(steps, "charlm", progress)
-    start = time.perf_counter()
-    state = None
-    try:
-        for step in range(1, steps + 1):
-            k = (step - 1) % len(xs)
-            if k == 0:
-                state = None
-            if lr_final is not None:
-                opt.lr = lr + (lr_final - lr) * (step - 1) / max(steps - 1, 1)
-            loss, grads, state = model.loss_and_grads(xs[k], ys[k], state)
-            if not np.isfinite(loss):
-                raise FloatingPointError(f"the loss became {loss} at step {step}")
-            clip_grad_norm(grads, clip_norm)
-            opt.step(model.params, grads)
-            log.loss.append(loss)
-            if val_ids is not None and eval_every and (step % eval_every == 0 or step == steps):
-                log.val_step.append(step)
-                log.val_loss.append(evaluate(model, val_ids, batch_size, T))
-            info = f"loss {loss:.3f}" + (f" val {log.val_loss[-1]:.3f}" if log.val_loss else "")
-            bar.update(step, info)
-    finally:
-        bar.close()
-    log.seconds = time.perf_counter() - start
-    return log
+    if (val_ids is None) != (eval_every is None):
+        raise ValueError("val_ids and eval_every go together")
+    if val_ids is not None:
+        check_indices("val_ids", val_ids, len(model.vocab), ndim=1)
+        batches(val_ids, batch_size, T)                 # long enough for one window
+
+    def batch(step):
+        k = (step - 1) % len(xs)
+        if k == 0:
+            model.lstm.reset_states()                   # a new pass over the text
+        return xs[k], ys[k], None
+
+    schedule = None if lr_final is None else \
+        (lambda step: lr + (lr_final - lr) * (step - 1) / max(steps - 1, 1))
+    scores = None if val_ids is None else \
+        (lambda params: {"val_loss": evaluate(model, val_ids, batch_size, T)})
+    return _train(model.layers, None, Adam(lr) if optimizer is None else optimizer, batch,
+                  until, loss=per_character_loss, clip_norm=clip_norm, lr_schedule=schedule,
+                  evaluate=scores, eval_every=eval_every, progress=progress,
+                  history=history, batch_size=None)
 
 
 # --- generation --------------------------------------------------------------------
 
 def _check_temperature(temperature):
-    if isinstance(temperature, bool) or not np.isscalar(temperature) or not temperature > 0:
-        raise ValueError(f"temperature must be a positive number; got {temperature!r}")
-    return float(temperature)
+    return check_number("temperature", temperature, low=0, low_open=True)
+
+
+def _check_prefix(model, prefix):
+    if not isinstance(prefix, str) or not prefix:
+        raise ValueError(f"prefix must be a non-empty str; got {prefix!r}")
+    return model.vocab.encode(prefix)[None]
 
 
 def next_char_probabilities(model, prefix, temperature=1.0):
@@ -407,15 +437,14 @@ def next_char_probabilities(model, prefix, temperature=1.0):
     p : ndarray, shape (V,)
     """
     temperature = _check_temperature(temperature)
-    if not isinstance(prefix, str) or not prefix:
-        raise ValueError(f"prefix must be a non-empty str; got {prefix!r}")
-    scores, _, _ = model.forward(model.vocab.encode(prefix)[None])
-    return softmax(scores[0, -1] / temperature)
+    scores, _ = model.forward(_check_prefix(model, prefix))
+    return softmax(scores[0, -1].astype(np.float64) / temperature)
 
 
 def sample(model, prefix, n, temperature, rng):
     r"""Generate ``n`` characters after ``prefix``, one at a time, each drawn from
-    :func:`next_char_probabilities` and fed back as the next input.
+    :func:`next_char_probabilities` and fed back as the next input (the stateful LSTM
+    carries the state from one character to the next).
 
     Parameters
     ----------
@@ -434,89 +463,221 @@ def sample(model, prefix, n, temperature, rng):
         The ``n`` generated characters (without the prefix).
     """
     temperature = _check_temperature(temperature)
-    if not isinstance(prefix, str) or not prefix:
-        raise ValueError(f"prefix must be a non-empty str; got {prefix!r}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative integer; got {n!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
-    scores, state, _ = model.forward(model.vocab.encode(prefix)[None])
+    x = _check_prefix(model, prefix)
+    n = check_int("n", n, low=0)
+    check_generator("rng", rng)
+    scores, state = model.forward(x)
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
         p = softmax(scores[0, -1].astype(np.float64) / temperature)
         out[i] = rng.choice(len(p), p=p)
-        scores, state, _ = model.forward(out[i:i + 1][None], state)
+        scores, state = model.forward(out[i:i + 1][None], state)
     return model.vocab.decode(out)
 
 
 # --- files -------------------------------------------------------------------------
 
+#: Parameter names of format version 1 (before the model was a Sequential).
+_V1_NAMES = {"We": "0.W", "Wx": "1.Wx", "Wh": "1.Wh", "b": "1.b", "Wy": "2.W", "by": "2.b"}
+
+
+def _model_arrays(model):
+    info = {f"info.{k}": np.asarray(v) for k, v in model.info.items()}
+    bad = [k for k, v in info.items() if v.dtype.kind not in "iufbU" or v.ndim != 0]
+    if bad:
+        raise ValueError(f"model.info values must be single numbers or strings; {bad} are not")
+    return dict(vocab=np.array(list(model.vocab.chars)), hidden_size=np.array(model.hidden_size),
+                embed_size=np.array(model.embed_size),
+                **{f"param.{k}": v for k, v in model.params.items()}, **info)
+
+
+def _checked_sizes(arrays, name):
+    """Validate every field of a stored model before anything is built; returns
+    (vocab, H, E, dtype, params by layer name)."""
+    version = int(arrays["__version__"])
+    params = ({_V1_NAMES[k]: v for k, v in arrays.items() if k in _V1_NAMES} if version == 1
+              else {k[6:]: v for k, v in arrays.items() if k.startswith("param.")})
+    missing = [k for k in ("vocab", "hidden_size", "embed_size") if k not in arrays]
+    missing += [k for k in _V1_NAMES.values() if k not in params]
+    if missing:
+        raise ValueError(f"{name!r} is a charlm file without {missing}")
+    vocab = arrays["vocab"]
+    if vocab.ndim != 1 or vocab.dtype.kind != "U" or any(len(c) != 1 for c in vocab.tolist()):
+        raise ValueError(f"{name!r}: vocab must be a 1-D array of single characters")
+    try:
+        vocab = Vocabulary("".join(vocab.tolist()))
+    except ValueError as err:
+        raise ValueError(f"{name!r}: {err}") from None
+    sizes = {}
+    for k in ("hidden_size", "embed_size"):
+        a = arrays[k]
+        if a.shape != () or a.dtype.kind not in "iu" or int(a) <= 0:
+            raise ValueError(f"{name!r}: {k} must be a positive integer; got {a!r}")
+        sizes[k] = int(a)
+    V, H, E = len(vocab), sizes["hidden_size"], sizes["embed_size"]
+    dtype = params["1.Wh"].dtype
+    if dtype.type not in (np.float32, np.float64):
+        raise ValueError(f"{name!r}: the weights must be float32 or float64; got {dtype}")
+    want = {"0.W": (V, E), "1.Wx": (E, 4 * H), "1.Wh": (H, 4 * H), "1.b": (4 * H,),
+            "2.W": (H, V), "2.b": (V,)}
+    for k, shape in want.items():
+        a = params[k]
+        if a.shape != shape or a.dtype != dtype:
+            raise ValueError(f"{name!r}: parameter {k!r} has shape {a.shape} and dtype "
+                             f"{a.dtype}; expected {shape}, {dtype} for V={V}, H={H}, E={E}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name!r}: parameter {k!r} holds NaN or infinity")
+    extra = sorted(k for k in params if k not in want)
+    if extra:
+        raise ValueError(f"{name!r}: unexpected parameters {extra}")
+    return vocab, H, E, dtype, params
+
+
 def save(model, path):
     """Write ``model`` (weights, vocabulary, sizes, ``model.info``) to one ``.npz`` file.
 
     Entries: ``__format__`` (``"rnnlib-charlm"``), ``__version__``, ``vocab`` (unicode
-    array of the characters), ``hidden_size``, ``embed_size``, one array per parameter
-    and ``info.<key>`` for each entry of ``model.info`` (numbers or strings). Returns the
-    path written (``.npz`` appended when missing).
+    array of the characters), ``hidden_size``, ``embed_size``, ``param.<name>`` for each
+    parameter and ``info.<key>`` for each entry of ``model.info`` (numbers or strings).
+    What is written is first checked as :func:`load` checks it, so a saved model always
+    loads; the write is atomic (:func:`rnnlib.io.save_archive`). Returns the path
+    written (``.npz`` appended when missing).
     """
-    info = {f"info.{k}": np.asarray(v) for k, v in model.info.items()}
-    bad = [k for k, v in info.items() if v.dtype.kind not in "iufbU"]
-    if bad:
-        raise ValueError(f"model.info values must be numbers or strings; {bad} are not")
-    return save_archive(path, FORMAT, VERSION, dict(
-        vocab=np.array(list(model.vocab.chars)), hidden_size=np.array(model.hidden_size),
-        embed_size=np.array(model.embed_size), **model.params, **info))
+    if not isinstance(model, CharLM):
+        raise ArgumentTypeError(f"model must be a CharLM; got {type(model).__name__}")
+    arrays = _model_arrays(model)
+    _checked_sizes(dict(arrays, __version__=np.array(VERSION)), os.fspath(path))
+    return save_archive(path, FORMAT, VERSION, arrays)
 
 
 def load(path):
     """Read a model written by :func:`save` (``allow_pickle=False``).
 
-    Raises ValueError for a file that is not a charlm model (not an ``.npz``, no
-    ``__format__ = "rnnlib-charlm"``, a newer version, missing or misshapen weights).
+    Every field is checked (vocabulary, sizes, every parameter's shape, dtype and
+    finiteness) before the model is built. Raises ValueError for a file that is not a
+    charlm model (not an ``.npz``, no ``__format__ = "rnnlib-charlm"``, a newer version,
+    missing, misshapen or non-finite weights).
     """
     name = os.fspath(path)
     arrays = load_archive(path, FORMAT, VERSION, "a charlm model")
-    missing = [k for k in ("vocab", "hidden_size", "embed_size") + PARAM_NAMES
-               if k not in arrays]
-    if missing:
-        raise ValueError(f"{name!r} is a charlm file without {missing}")
-    vocab = Vocabulary("".join(arrays["vocab"].tolist()))
-    dtype = arrays["Wh"].dtype
-    model = CharLM(vocab, int(arrays["hidden_size"]), int(arrays["embed_size"]),
-                   np.random.default_rng(0), dtype=dtype)
-    for k in PARAM_NAMES:
-        if arrays[k].shape != model.params[k].shape or arrays[k].dtype != dtype:
-            raise ValueError(f"{name!r}: parameter {k!r} has shape {arrays[k].shape} and "
-                             f"dtype {arrays[k].dtype}; expected {model.params[k].shape}, "
-                             f"{dtype}")
-        model.params[k][...] = arrays[k]
-    model.info = {k[5:]: v.item() for k, v in arrays.items() if k.startswith("info.")}
+    vocab, H, E, dtype, params = _checked_sizes(arrays, name)
+    model = CharLM(vocab, H, E, np.random.default_rng(0), dtype=dtype)
+    for k, p in model.params.items():
+        p[...] = params[k]
+    info = {}
+    for k, v in arrays.items():
+        if k.startswith("info."):
+            if v.shape != () or v.dtype.kind not in "iufbU":
+                raise ValueError(f"{name!r}: {k} must be a single number or string")
+            info[k[5:]] = v.item()
+    model.info = info
     return model
+
+
+# --- checkpoints -------------------------------------------------------------------
+
+def checkpoint_path(out):
+    """The checkpoint file of a training run that writes ``out``."""
+    out = os.fspath(out)
+    return (out[:-4] if out.endswith(".npz") else out) + ".checkpoint.npz"
+
+
+def save_checkpoint(path, model, optimizer, history, settings):
+    """Write a resumable checkpoint: the model, the optimizer's state, the history, the
+    carried LSTM state and the run's ``settings`` (a dict of numbers and strings)."""
+    arrays = _model_arrays(model)
+    arrays.update({f"opt.{k}": np.asarray(v) for k, v in optimizer.state_dict().items()})
+    arrays.update({f"hist.{k}": v for k, v in history.arrays().items()})
+    if model.lstm.state is not None:
+        arrays.update({"state.h": model.lstm.state[0], "state.c": model.lstm.state[1]})
+    arrays.update({f"run.{k}": np.asarray(v) for k, v in settings.items()})
+    return save_archive(path, CHECKPOINT_FORMAT, VERSION, arrays)
+
+
+def load_checkpoint(path):
+    """Read a checkpoint: returns ``(model, optimizer, history, settings)``."""
+    from .train import History
+    name = os.fspath(path)
+    arrays = load_archive(path, CHECKPOINT_FORMAT, VERSION, "a charlm checkpoint")
+    vocab, H, E, dtype, params = _checked_sizes(arrays, name)
+    model = CharLM(vocab, H, E, np.random.default_rng(0), dtype=dtype)
+    for k, p in model.params.items():
+        p[...] = params[k]
+    optimizer = Adam()
+    try:
+        optimizer.load_state_dict({k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+        history = History.from_arrays({k[5:]: v for k, v in arrays.items()
+                                       if k.startswith("hist.")})
+    except (ValueError, KeyError) as err:
+        raise ValueError(f"{name!r} is a damaged checkpoint: {err}") from None
+    if "state.h" in arrays:
+        model.lstm.state = (arrays["state.h"], arrays["state.c"])
+    settings = {k[4:]: v.item() for k, v in arrays.items() if k.startswith("run.")}
+    return model, optimizer, history, settings
 
 
 # --- command line ------------------------------------------------------------------
 
+#: The options of ``train`` that must agree between a checkpoint and ``--resume``.
+_RUN_SETTINGS = ("steps", "hidden", "embed", "batch", "T", "lr", "lr_final", "seed", "float32")
+
+
+def _check_output(path):
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CommandError(f"the folder of --out {path!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"the folder of --out {path!r} is not writable")
+
+
 def _train_command(args):
-    rng = np.random.default_rng(args.seed)
+    _check_output(args.out)
     vocab = Vocabulary()
     train_text, val_text = split_text(load_corpus())
     train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
-    dtype = np.float32 if args.float32 else np.float64
-    model = CharLM(vocab, args.hidden, args.embed, rng, dtype=dtype)
+    ckpt = checkpoint_path(args.out)
+    settings = {k: getattr(args, k) for k in _RUN_SETTINGS}
+    if args.resume:
+        if not os.path.exists(ckpt):
+            raise CommandError(f"--resume: there is no checkpoint {ckpt!r}")
+        model, opt, history, stored = load_checkpoint(ckpt)
+        changed = [k for k in _RUN_SETTINGS if stored.get(k) != settings[k]]
+        if changed:
+            raise CommandError(f"--resume with other settings than the checkpoint: {changed} "
+                               f"(the checkpoint has {[stored.get(k) for k in changed]})")
+        print(f"resuming {ckpt} at step {history.steps}", flush=True)
+    else:
+        rng = np.random.default_rng(args.seed)
+        model = CharLM(vocab, args.hidden, args.embed, rng,
+                       dtype=np.float32 if args.float32 else np.float64)
+        opt, history = Adam(args.lr), None
     print(f"{model}: {model.count_params():,} parameters; corpus {len(train_ids):,} "
           f"training and {len(val_ids):,} validation characters; unigram baseline "
           f"{unigram_loss(train_ids, val_ids, len(vocab)):.3f} nats/char", flush=True)
-    log = train(model, train_ids, args.steps, batch_size=args.batch, T=args.T, lr=args.lr,
-                lr_final=args.lr_final, val_ids=val_ids, eval_every=args.eval_every)
+    every = args.checkpoint_every or args.steps
+    done = 0 if history is None else history.steps
+    while done < args.steps:
+        target = min(args.steps, (done // every + 1) * every)
+        history = train(model, train_ids, args.steps, until=target, batch_size=args.batch,
+                        T=args.T, lr=args.lr, lr_final=args.lr_final, val_ids=val_ids,
+                        eval_every=args.eval_every, optimizer=opt, history=history)
+        done = history.steps
+        if done < args.steps:
+            save_checkpoint(ckpt, model, opt, history, settings)
+            print(f"checkpoint {ckpt} at step {done}", flush=True)
+    val = history.metrics["val_loss"]
     model.info = {"steps": args.steps, "batch_size": args.batch, "T": args.T,
-                  "lr": args.lr, "seed": args.seed, "train_loss": float(np.mean(log.loss[-100:])),
-                  "val_loss": log.val_loss[-1], "seconds": round(log.seconds, 1),
+                  "lr": args.lr, "seed": args.seed,
+                  "train_loss": float(np.mean(history.loss[-100:])),
+                  "val_loss": val[-1], "seconds": round(history.time[-1], 1),
                   "command": "python -m rnnlib.charlm " + " ".join(args.argv)}
-    for step, loss in zip(log.val_step, log.val_loss):
+    for step, loss in zip(history.eval_step, val):
         print(f"step {step:6d}  validation {loss:.4f} nats/char")
     path = save(model, args.out)
-    print(f"saved {path} ({os.path.getsize(path) / 1e6:.2f} MB) after {log.seconds:.0f} s; "
-          f"validation loss {log.val_loss[-1]:.4f} nats/char")
+    if os.path.exists(ckpt):
+        os.remove(ckpt)
+    print(f"saved {path} ({os.path.getsize(path) / 1e6:.2f} MB) after {history.time[-1]:.0f} s; "
+          f"validation loss {val[-1]:.4f} nats/char")
     return 0
 
 
@@ -528,12 +689,24 @@ def _sample_command(args):
     return 0
 
 
+class CommandError(Exception):
+    """A run-time error of the command line, printed as one line (exit status 1)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def main(argv=None):
-    """Command-line entry point (``python -m rnnlib.charlm``)."""
+    """Command-line entry point (``python -m rnnlib.charlm``).
+
+    Exit status 0 on success, 2 for a usage error, 1 for an error at run time (a bad
+    file, a missing folder, a diverging run); errors are one line on stderr, never a
+    traceback."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(prog="python -m rnnlib.charlm",
-                                     description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m rnnlib.charlm", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("train", help="train on the pydoc corpus and save the model")
     p.add_argument("--steps", type=int, default=4000, help="training steps")
     p.add_argument("--hidden", type=int, default=256, help="LSTM units H")
@@ -543,6 +716,10 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=3e-3, help="Adam's learning rate")
     p.add_argument("--lr-final", type=float, default=3e-4, help="learning rate at the end")
     p.add_argument("--eval-every", type=int, default=500, help="steps between evaluations")
+    p.add_argument("--checkpoint-every", type=int, default=500,
+                   help="steps between checkpoints (OUT with .checkpoint.npz); 0: none")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint of --out (same settings)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--float32", action="store_true", help="train in float32 (smaller file)")
     p.add_argument("--out", default="charlm.npz", help="the .npz file to write")
@@ -553,13 +730,24 @@ def main(argv=None):
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    args.argv = argv
+    args.argv = [a for a in argv if a != "--resume"]
     if args.command == "train":
         if min(args.steps, args.hidden, args.embed, args.batch, args.T, args.eval_every) <= 0:
             parser.error("--steps, --hidden, --embed, --batch, --T and --eval-every must be "
                          "positive")
-        return _train_command(args)
-    return _sample_command(args)
+        if args.checkpoint_every < 0 or not (args.lr > 0 and args.lr_final > 0):
+            parser.error("--checkpoint-every must be >= 0, --lr and --lr-final positive")
+    elif args.n < 0 or not args.temperature > 0:
+        parser.error("--n must be >= 0 and --temperature positive")
+    try:
+        return _train_command(args) if args.command == "train" else _sample_command(args)
+    except (CommandError, ValueError, OSError) as err:
+        print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{parser.prog} {args.command}: interrupted"
+              + ("; continue with --resume" if args.command == "train" else ""), file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

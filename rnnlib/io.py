@@ -18,9 +18,12 @@ single layer): the model's ``params`` are the arrays written and, on loading, ov
 in place, so an optimizer holding them keeps working.
 """
 import os
+import tempfile
 import zipfile
 
 import numpy as np
+
+from ._validation import check_array, check_int
 
 FORMAT = "rnnlib-weights"
 VERSION = 1
@@ -45,11 +48,40 @@ def save_archive(path, fmt, version, arrays):
     -------
     path : str
         The file written.
+
+    Notes
+    -----
+    The write is atomic: the archive goes to a temporary file in the target's folder,
+    which replaces the target (``os.replace``) only once it is complete, so a save that
+    fails midway (a full disk, an interrupt, an array that cannot be stored) leaves the
+    previous file as it was. Object arrays are refused: the file never needs pickle.
     """
     path = os.fspath(path)
     if not path.endswith(".npz"):
         path += ".npz"
-    np.savez(path, __format__=np.array(fmt), __version__=np.array(version), **arrays)
+    check_int("version", version)
+    if not isinstance(arrays, dict):
+        raise ValueError(f"arrays must be a dict of arrays; got {type(arrays).__name__}")
+    for k, a in arrays.items():
+        if not isinstance(k, str) or k in ("__format__", "__version__"):
+            raise ValueError(f"arrays may not have the entry {k!r}")
+        check_array(f"arrays[{k!r}]", np.asarray(a), floating=False)
+        if np.asarray(a).dtype.kind not in "biufcUS":
+            raise ValueError(f"arrays[{k!r}] has dtype {np.asarray(a).dtype}: only numbers "
+                             "and strings are stored (never pickled objects)")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"the folder of {path!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, __format__=np.array(fmt), __version__=np.array(version), **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
     return path
 
 
@@ -155,6 +187,8 @@ def load_weights(model, path):
         if stored[k].dtype != p.dtype:
             raise ValueError(f"parameter {k!r} has dtype {p.dtype} in the model but "
                              f"{stored[k].dtype} in the file")
+        if not np.all(np.isfinite(stored[k])):
+            raise ValueError(f"parameter {k!r} holds NaN or infinity in the file")
     extra = [k for k in stored if k not in params]
     if extra:
         raise ValueError(f"the file holds {extra[0]!r}, which the model does not have; the "

@@ -12,7 +12,7 @@ they were, so a training run can stop, or be resumed, from the last good point.
 """
 import numpy as np
 
-from ._validation import (NonFiniteError, check_array, check_bool, check_number,
+from ._validation import (NonFiniteError, check_array, check_bool, check_int, check_number,
                           all_finite)
 
 
@@ -50,9 +50,13 @@ def _state_dict(optimizer, fields, slots):
 
 
 def _load_state_dict(optimizer, state, fields, slots):
+    """Re-initialise ``optimizer`` from the stored hyperparameters (so the constructor's
+    checks apply) and return the stored slots by name."""
     for k in fields:
         if f"hyper.{k}" not in state:
             raise ValueError(f"the optimizer state has no entry 'hyper.{k}'")
+    hyper = {k: np.asarray(state[f"hyper.{k}"]).item() for k in fields}
+    optimizer.__init__(**{k: v for k, v in hyper.items() if k != "t"})
     stores = {slot: {} for slot in slots}
     for key, v in state.items():
         head, _, name = key.partition(".")
@@ -186,7 +190,7 @@ class Adam:
         """Restore a :meth:`state_dict`: moments and step count."""
         stores = _load_state_dict(self, state, self._fields, self._slots)
         self.m, self.v = stores["m"], stores["v"]
-        self.t = int(state["hyper.t"])
+        self.t = check_int("t", np.asarray(state["hyper.t"]).item(), low=0)
 
 
 def global_norm(grads):

@@ -101,9 +101,9 @@ def test_initial_loss_is_near_log_v():
 def test_carried_state_equals_one_long_window():
     model = tiny_model()
     x = np.random.default_rng(3).integers(0, 6, size=(2, 12))
-    whole, state_whole, _ = model.forward(x)
-    first, state, _ = model.forward(x[:, :5])
-    second, state, _ = model.forward(x[:, 5:], state)
+    whole, state_whole = model.forward(x)
+    first, state = model.forward(x[:, :5])
+    second, state = model.forward(x[:, 5:], state)
     np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, atol=1e-12)
     for a, b in zip(state, state_whole):
         np.testing.assert_allclose(a, b, atol=1e-12)
@@ -126,8 +126,53 @@ def test_a_short_training_run_lowers_the_loss():
     before = charlm.evaluate(model, ids, batch_size=4, T=10)
     log = charlm.train(model, ids, 150, batch_size=4, T=10, lr=1e-2, val_ids=ids,
                        eval_every=50, progress=False)
-    assert log.val_step == [50, 100, 150] and len(log.loss) == 150
-    assert log.val_loss[-1] < 0.3 < 1.5 < before, (before, log.val_loss)
+    val = log.metrics["val_loss"]
+    assert log.eval_step == [50, 100, 150] and len(log.loss) == 150
+    assert val[-1] < 0.3 < 1.5 < before, (before, val)
+
+
+def test_the_model_is_an_embedding_lstm_dense_stack_of_the_layer_api():
+    from rnnlib.layers import LSTM, Embedding, Sequential
+    model = tiny_model()
+    assert isinstance(model.layers, Sequential)
+    kinds = [type(layer) for layer in model.layers.layers]
+    assert kinds == [Embedding, LSTM, Dense] and model.lstm.stateful
+
+
+def test_learning_rate_decays_linearly_and_is_recorded():
+    ids = VOCAB.encode("abcde\n" * 50)
+    log = charlm.train(tiny_model(), ids, 11, batch_size=2, T=5, lr=1e-2, lr_final=1e-3,
+                       progress=False)
+    np.testing.assert_allclose(log.lr, np.linspace(1e-2, 1e-3, 11), rtol=1e-12)
+
+
+def test_resuming_from_a_history_gives_the_same_run_as_one_piece():
+    ids = VOCAB.encode("abcde\n" * 60 + "abcd\n" * 30)
+    kw = dict(batch_size=2, T=5, lr=1e-2, lr_final=1e-3, progress=False)
+    whole = tiny_model()
+    log_whole = charlm.train(whole, ids, 20, **kw)
+    part = tiny_model()
+    opt = charlm.Adam(1e-2)
+    log = charlm.train(part, ids, 20, until=8, optimizer=opt, **kw)
+    assert log.steps == 8
+    log = charlm.train(part, ids, 20, optimizer=opt, history=log, **kw)
+    np.testing.assert_allclose(log.loss, log_whole.loss, rtol=1e-12)
+    for k, p in whole.params.items():
+        np.testing.assert_allclose(part.params[k], p, rtol=1e-12)
+
+
+def test_a_checkpoint_round_trip_resumes_identically(tmp_path):
+    ids = VOCAB.encode("abcde\n" * 60 + "abcd\n" * 30)
+    kw = dict(batch_size=2, T=5, lr=1e-2, progress=False)
+    whole = tiny_model()
+    log_whole = charlm.train(whole, ids, 12, **kw)
+    part, opt = tiny_model(), charlm.Adam(1e-2)
+    log = charlm.train(part, ids, 12, until=5, optimizer=opt, **kw)
+    path = charlm.save_checkpoint(tmp_path / "run.checkpoint.npz", part, opt, log, {"seed": 0})
+    part, opt, log, settings = charlm.load_checkpoint(path)
+    assert settings == {"seed": 0} and log.steps == 5 and opt.t == 5
+    log = charlm.train(part, ids, 12, optimizer=opt, history=log, **kw)
+    np.testing.assert_allclose(log.loss, log_whole.loss, rtol=1e-10)
 
 
 def test_train_rejects_bad_steps():
@@ -178,9 +223,9 @@ def test_sampling_rejects_bad_input():
     model = tiny_model()
     rng = np.random.default_rng(0)
     for t in (0, -1.0, float("nan")):
-        with pytest.raises(ValueError, match="temperature must be a positive number"):
+        with pytest.raises(ValueError, match="temperature must be (positive|a finite number)"):
             charlm.sample(model, "ab", 5, t, rng)
-    with pytest.raises(ValueError, match="temperature must be a positive number"):
+    with pytest.raises(ValueError, match="temperature must be (positive|a finite number)"):
         charlm.next_char_probabilities(model, "ab", 0.0)
     with pytest.raises(ValueError, match="not in the vocabulary"):
         charlm.sample(model, "xyz", 5, 1.0, rng)
@@ -222,6 +267,53 @@ def test_load_rejects_files_that_are_not_charlm_models(tmp_path):
     np.savez(partial, __format__=np.array("rnnlib-charlm"), __version__=np.array(1))
     with pytest.raises(ValueError, match="charlm file without"):
         charlm.load(partial)
+
+
+def _stored(model):
+    path_arrays = charlm._model_arrays(model)
+    return dict(path_arrays, __format__=np.array("rnnlib-charlm"), __version__=np.array(2))
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda a: a.update(hidden_size=np.array(1000)), r"parameter '0.W'|'1.Wx' has shape"),
+    (lambda a: a.update(hidden_size=np.array(-3)), "hidden_size must be a positive integer"),
+    (lambda a: a.update(embed_size=np.array(2.5)), "embed_size must be a positive integer"),
+    (lambda a: a.update(vocab=np.array(["a", "a"])), "distinct characters"),
+    (lambda a: a.update(vocab=np.array([1, 2])), "vocab must be a 1-D array of single characters"),
+    (lambda a: a["param.1.Wh"].__setitem__((0, 0), np.nan), "'1.Wh' holds NaN"),
+    (lambda a: a.update({"param.2.b": np.zeros(3)}), r"'2.b' has shape \(3,\)"),
+    (lambda a: a.update({"param.9.W": np.zeros(3)}), "unexpected parameters"),
+    (lambda a: a.update({"info.x": np.zeros(3)}), "info.x must be a single number"),
+])
+def test_load_checks_every_field_before_building(tmp_path, edit, match, monkeypatch):
+    arrays = _stored(tiny_model())
+    edit(arrays)
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    built = []
+    original = charlm.CharLM.__init__
+    monkeypatch.setattr(charlm.CharLM, "__init__",
+                        lambda self, *a, **k: (built.append(a), original(self, *a, **k))[1])
+    with pytest.raises(ValueError, match=match):
+        charlm.load(path)
+    if "info" not in match:
+        assert built == []              # nothing was built from the bad file
+
+
+def test_the_shipped_version_1_model_still_loads():
+    from pathlib import Path
+    model = charlm.load(Path(__file__).resolve().parents[1] / "book" / "data" / "charlm.npz")
+    assert model.hidden_size == 128 and "command" in model.info
+    p = charlm.next_char_probabilities(model, "The ", 1.0)
+    assert abs(p.sum() - 1) < 1e-6 and np.all(np.isfinite(p))
+
+
+def test_save_refuses_info_it_could_not_load_back(tmp_path):
+    model = tiny_model()
+    model.info = {"curve": [1.0, 2.0]}
+    with pytest.raises(ValueError, match="single numbers or strings"):
+        charlm.save(model, tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
     with pytest.raises(FileNotFoundError):
         charlm.load(tmp_path / "missing.npz")
 
@@ -237,3 +329,55 @@ def test_command_line_trains_saves_and_samples(tmp_path, capsys):
     assert charlm.main(["sample", str(out), "--prefix", "The ", "--n", "30"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("The ") and len(printed.rstrip("\n")) >= 34
+
+
+def _cli(*args):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "rnnlib.charlm", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_command_line_errors_are_one_line_with_exit_codes(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_text("nonsense")
+    for args, code in ((["sample", str(bad)], 1), (["sample", str(tmp_path / "no.npz")], 1),
+                       (["train", "--steps", "0"], 2), (["sample"], 2),
+                       (["train", "--steps", "1", "--out", str(tmp_path / "no" / "m.npz")], 1),
+                       (["train", "--resume", "--out", str(tmp_path / "m.npz")], 1)):
+        r = _cli(*args)
+        assert r.returncode == code, (args, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "error" in lines[0] and "Traceback" not in r.stderr, r.stderr
+    assert "does not exist" in _cli("train", "--out", str(tmp_path / "no" / "m.npz")).stderr
+
+
+def test_command_line_checkpoints_and_resumes(tmp_path, capsys):
+    out = tmp_path / "cli.npz"
+    args = ["train", "--steps", "4", "--hidden", "4", "--embed", "2", "--batch", "8",
+            "--T", "8", "--eval-every", "2", "--checkpoint-every", "2", "--out", str(out)]
+    assert charlm.main(args) == 0
+    whole = charlm.load(out)
+    ckpt = charlm.checkpoint_path(out)
+    assert "checkpoint" in capsys.readouterr().out and not __import__("os").path.exists(ckpt)
+    # Stop after the first checkpoint, as a killed run would, then resume.
+    model, opt, history, settings = None, None, None, None
+    out2 = tmp_path / "resumed.npz"
+    args2 = [a if a != str(out) else str(out2) for a in args]
+    calls = []
+    original = charlm.save_checkpoint
+
+    def save_then_stop(*a, **k):
+        calls.append(original(*a, **k))
+        raise KeyboardInterrupt
+    charlm.save_checkpoint = save_then_stop
+    try:
+        assert charlm.main(args2) == 130
+    finally:
+        charlm.save_checkpoint = original
+    assert not out2.exists() and len(calls) == 1
+    assert charlm.main(args2 + ["--resume"]) == 0
+    resumed = charlm.load(out2)
+    for k, p in whole.params.items():
+        np.testing.assert_allclose(resumed.params[k], p, rtol=1e-10)
+    assert resumed.info["val_loss"] == pytest.approx(whole.info["val_loss"], rel=1e-10)

@@ -143,3 +143,33 @@ def test_newer_format_version_is_rejected(tmp_path):
 def test_saving_an_unbuilt_model_raises(tmp_path):
     with pytest.raises(ValueError, match="not built yet"):
         save_weights(GRU(2), tmp_path / "w.npz")
+
+
+def test_a_save_that_fails_midway_leaves_the_previous_file_loadable(tmp_path, monkeypatch):
+    import rnnlib.io as io
+    model = Sequential([LSTM(3, seed=0)]).build((None, None, 2))
+    path = model.save(tmp_path / "w.npz")
+    before = {k: v.copy() for k, v in model.params.items()}
+    original = np.savez
+
+    def fail_midway(file, **arrays):           # writes part of an archive, then fails
+        file.write(b"PK\x03\x04 partial")
+        raise OSError("No space left on device")
+    monkeypatch.setattr(io.np, "savez", fail_midway)
+    for p in model.params.values():
+        p += 1.0
+    with pytest.raises(OSError, match="No space left"):
+        model.save(path)
+    monkeypatch.setattr(io.np, "savez", original)
+    fresh = Sequential([LSTM(3, seed=1)]).load(path)
+    for k, v in fresh.params.items():
+        np.testing.assert_array_equal(v, before[k])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.npz"]    # no temporary left
+
+
+def test_save_archive_refuses_objects_and_missing_folders(tmp_path):
+    from rnnlib.io import save_archive
+    with pytest.raises(ValueError, match="never pickled"):
+        save_archive(tmp_path / "a.npz", "x", 1, {"a": np.array([{}], dtype=object)})
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save_archive(tmp_path / "no" / "a.npz", "x", 1, {"a": np.zeros(2)})
