@@ -158,13 +158,10 @@ def batches(ids, batch_size, T):
         K windows of inputs and targets, ``y[k, n, t]`` the character after
         ``x[k, n, t]``; :math:`K = \lfloor (L-1)/N \rfloor // T`.
     """
-    for name, v in (("batch_size", batch_size), ("T", T)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-            raise ValueError(f"{name} must be a positive integer; got {v!r}")
-    ids = np.asarray(ids)
-    if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"ids must be a 1-D integer array; got {ids.dtype} of shape "
-                         f"{ids.shape}")
+    batch_size, T = check_int("batch_size", batch_size), check_int("T", T)
+    check_array("ids", ids, ndim=1, floating=False)
+    if ids.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"ids must be a 1-D integer array; got dtype {ids.dtype}")
     K = (len(ids) - 1) // batch_size // T
     if K == 0:
         raise ValueError(f"a text of {len(ids)} characters is too short for one window of "

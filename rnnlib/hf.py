@@ -386,13 +386,9 @@ def conjugate_gradient(A, b, x0=None, max_iters=50, tol=5e-4, store_ratio=1.3):
     if x0 is None:
         x0 = np.zeros_like(b)
     check_array("x0", x0, shape=b.shape, dtype=b.dtype)
-    if isinstance(max_iters, bool) or not isinstance(max_iters, (int, np.integer)) \
-            or max_iters <= 0:
-        raise ValueError(f"max_iters must be a positive integer; got {max_iters!r}")
-    if not tol >= 0:
-        raise ValueError(f"tol must be non-negative; got {tol}")
-    if not store_ratio > 1:
-        raise ValueError(f"store_ratio must be > 1; got {store_ratio}")
+    max_iters = check_int("max_iters", max_iters)
+    tol = check_number("tol", tol, low=0)
+    store_ratio = check_number("store_ratio", store_ratio, low=1, low_open=True)
     x, products = x0.copy(), 0
     r = b.copy()
     if np.any(x):
