@@ -13,6 +13,7 @@ warning filters.
 """
 import importlib
 
+from ._validation import ArgumentTypeError, NonFiniteError
 from .activations import log_softmax, relu, sigmoid, softmax, tanh
 from .affine import temporal_affine_backward, temporal_affine_forward
 from .embedding import word_embedding_backward, word_embedding_forward
@@ -48,4 +49,5 @@ __all__ = [
     "sigmoid", "tanh", "relu", "softmax", "log_softmax",
     "numerical_gradient", "numerical_gradient_array", "rel_error",
     "SGD", "Adam", "clip_grad_norm", "clip_grad_value", "global_norm",
+    "ArgumentTypeError", "NonFiniteError",
 ]
