@@ -31,6 +31,8 @@ parameter dicts and loss functions in the contract of :func:`rnnlib.train.train`
 
 Derived in the chapter "Linear recurrences".
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from ._validation import (ArgumentTypeError, check_array, check_choice, check_finite,
@@ -41,6 +43,46 @@ from .losses import mean_squared_error
 
 SCAN_DTYPES = (np.float32, np.float64, np.complex64, np.complex128)
 METHODS = ("scan", "sequential")
+
+
+class MinGRUCache(NamedTuple):
+    """What :func:`mingru_backward` needs from :func:`mingru_forward`."""
+
+    x: np.ndarray         #: (N, T, D) inputs
+    h0: np.ndarray        #: (N, H) initial state
+    Wz: np.ndarray        #: (D, H)
+    Wh: np.ndarray        #: (D, H)
+    z: np.ndarray         #: (N, T, H) update gates
+    htilde: np.ndarray    #: (N, T, H) candidates
+    h: np.ndarray         #: (N, T, H) states
+    method: str
+
+
+class LRUCache(NamedTuple):
+    """What :func:`lru_backward` needs from :func:`lru_forward`."""
+
+    h: np.ndarray         #: (N, T, H) complex states
+    x: np.ndarray         #: (N, T, D) inputs
+    h0: np.ndarray        #: (N, H) complex initial state
+    p: np.ndarray         #: (N, T, H) complex input projections u_t B
+    lam: np.ndarray       #: (H,) complex eigenvalues
+    gamma: np.ndarray     #: (H,) normalisation
+    e_nu: np.ndarray      #: (H,) exp(nu)
+    nu: np.ndarray
+    theta: np.ndarray
+    B_re: np.ndarray
+    B_im: np.ndarray
+    C_re: np.ndarray
+    C_im: np.ndarray
+    D: np.ndarray
+    method: str
+
+
+def _check_cache(cache, kind, forward):
+    if not isinstance(cache, kind):
+        raise ArgumentTypeError(f"cache must be the {kind.__name__} returned by {forward}; "
+                                f"got {type(cache).__name__}")
+    return cache
 
 
 # ----------------------------------------------------------------------------------
@@ -106,7 +148,9 @@ def linear_scan(a, b, h0):
         (a_2, b_2) \circ (a_1, b_1) = (a_2 \odot a_1,\ a_2 \odot b_1 + b_2),
 
     and composition is associative, so the prefixes :math:`f_t \circ \dots \circ f_1`
-    can be formed by recursive doubling (Hillis-Steele): in pass :math:`k = 1, 2, 4,
+    can be formed by recursive doubling (Hillis-Steele :cite:`hillis1986`; the
+    work-efficient variant is Blelloch's :cite:`blelloch1990`, the use for linear RNNs
+    :cite:`martin2018`): in pass :math:`k = 1, 2, 4,
     \dots` every step is composed with the one :math:`k` steps earlier. After
     :math:`\lceil \log_2 T \rceil` vectorised passes over the whole (N, T, H) array (work
     :math:`O(T \log T)`) step :math:`t` holds the composition of steps 1 to :math:`t`.
@@ -243,7 +287,7 @@ def mingru_forward(x, h0, Wz, Wh, bz, bh, method="scan"):
     Returns
     -------
     h : ndarray, shape (N, T, H)
-    cache : tuple
+    cache : MinGRUCache
         For :func:`mingru_backward`.
     """
     N, T, D = _check_input(x)
@@ -261,7 +305,7 @@ def mingru_forward(x, h0, Wz, Wh, bz, bh, method="scan"):
     htilde = (x2 @ Wh + bh).reshape(N, T, H)
     a = 1.0 - z
     h = _run(a, z * htilde, h0, method)
-    return h, (x, h0, Wz, Wh, z, htilde, h, method)
+    return h, MinGRUCache(x, h0, Wz, Wh, z, htilde, h, method)
 
 
 def mingru_backward(dh, cache):
@@ -277,7 +321,7 @@ def mingru_backward(dh, cache):
     ----------
     dh : ndarray, shape (N, T, H)
         Gradient of the loss on every state.
-    cache : tuple
+    cache : MinGRUCache
         From :func:`mingru_forward`.
 
     Returns
@@ -287,7 +331,7 @@ def mingru_backward(dh, cache):
     dWz, dWh : ndarray, shape (D, H)
     dbz, dbh : ndarray, shape (H,)
     """
-    x, h0, Wz, Wh, z, htilde, h, method = cache
+    x, h0, Wz, Wh, z, htilde, h, method = _check_cache(cache, MinGRUCache, "mingru_forward")
     N, T, D = x.shape
     H = Wz.shape[1]
     check_array("dh", dh, shape=(N, T, H), dtype=x.dtype)
@@ -440,8 +484,8 @@ def lru_forward(x, h0, nu, theta, B_re, B_im, C_re, C_im, D, method="scan"):
     Returns
     -------
     y : ndarray, shape (N, T, M), real
-    cache : tuple
-        For :func:`lru_backward`; ``cache[0]`` holds the states ``h``, (N, T, H) complex.
+    cache : LRUCache
+        For :func:`lru_backward`; ``cache.h`` holds the states, (N, T, H) complex.
     """
     N, T, Din = _check_input(x)
     check_choice("method", method, METHODS)
@@ -470,7 +514,8 @@ def lru_forward(x, h0, nu, theta, B_re, B_im, C_re, C_im, D, method="scan"):
     h = _run(a, gamma * p, h0, method)
     h2 = h.reshape(N * T, H)
     y = (h2.real @ C_re - h2.imag @ C_im + x2 @ D).reshape(N, T, M)
-    return y, (h, x, h0, p, lam, gamma, e_nu, nu, theta, B_re, B_im, C_re, C_im, D, method)
+    return y, LRUCache(h, x, h0, p, lam, gamma, e_nu, nu, theta, B_re, B_im, C_re, C_im, D,
+                       method)
 
 
 def lru_backward(dy, cache):
@@ -488,7 +533,7 @@ def lru_backward(dy, cache):
     Parameters
     ----------
     dy : ndarray, shape (N, T, M)
-    cache : tuple
+    cache : LRUCache
         From :func:`lru_forward`.
 
     Returns
@@ -500,7 +545,8 @@ def lru_backward(dy, cache):
     dC_re, dC_im : ndarray, shape (H, M)
     dD : ndarray, shape (D, M)
     """
-    h, x, h0, p, lam, gamma, e_nu, nu, theta, B_re, B_im, C_re, C_im, D, method = cache
+    (h, x, h0, p, lam, gamma, e_nu, nu, theta, B_re, B_im, C_re, C_im, D,
+     method) = _check_cache(cache, LRUCache, "lru_forward")
     N, T, Din = x.shape
     H, M = C_re.shape
     check_array("dy", dy, shape=(N, T, M), dtype=x.dtype)

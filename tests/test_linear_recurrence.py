@@ -150,7 +150,7 @@ def test_lru_forward_matches_its_equations():
         ys.append((prev @ C).real + x[:, t] @ D)
     for method in lr.METHODS:
         y, cache = lr.lru_forward(x, h0, nu, theta, B_re, B_im, C_re, C_im, D, method=method)
-        assert y.dtype == np.float64 and cache[0].dtype == np.complex128
+        assert y.dtype == np.float64 and cache.h.dtype == np.complex128
         assert np.max(np.abs(y - np.stack(ys, axis=1))) < 1e-12
 
 
@@ -281,6 +281,8 @@ def test_bad_input_is_refused_with_the_argument_name():
     h, cache = lr.mingru_forward(x, h0m, Wz, Wh, bz, bh)
     with pytest.raises(ValueError, match="dh must have shape"):
         lr.mingru_backward(h[:, :2], cache)
+    with pytest.raises(ArgumentTypeError, match="cache must be the MinGRUCache"):
+        lr.mingru_backward(h, tuple(cache))
 
     args = _lru_args(rng)
     with pytest.raises(ArgumentTypeError, match="h0 must be"):
