@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import check_array, check_sequence_args
+from ._validation import ArgumentTypeError, check_array, check_int, check_sequence_args
 from .activations import get_activation
 
 
@@ -53,8 +53,9 @@ def spectral_radius(W):
     float
     """
     check_array("W", W, ndim=2)
-    if W.shape[0] != W.shape[1]:
-        raise ValueError(f"W must be square to have eigenvalues; got shape {W.shape}")
+    if W.shape[0] != W.shape[1] or W.shape[0] == 0:
+        raise ValueError(f"W must be square and non-empty to have eigenvalues; got shape "
+                         f"{W.shape}")
     return float(np.max(np.abs(np.linalg.eigvals(W))))
 
 
@@ -269,7 +270,13 @@ def jacobian_product_bound(Wh, activation="tanh", steps=1):
     """
     get_activation(activation)
     check_array("Wh", Wh, ndim=2)
+    if Wh.size == 0:
+        raise ValueError(f"Wh must not be empty; got shape {Wh.shape}")
+    if np.ndim(steps) == 0:
+        check_int("steps", steps, low=0)
     steps = np.asarray(steps)
+    if steps.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"steps must be an integer or an integer array; got {steps!r}")
     if np.any(steps < 0):
         raise ValueError(f"steps must be non-negative; got {steps}")
     rate = DERIVATIVE_BOUND[activation] * np.linalg.norm(Wh, ord=2)
