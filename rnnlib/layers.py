@@ -588,8 +588,11 @@ class Bidirectional(_Container):
         N, T = input_shape[0], input_shape[1]
         return (N, T, self.units) if self.return_sequences else (N, self.units)
 
-    def forward(self, x, mask=None):
-        """Forward pass; ``x`` (N, T, D), ``mask`` (N, T) as for the wrapped layer.
+    def forward(self, x, mask=None, initial_state=None):
+        """Forward pass; ``x`` (N, T, D), ``mask`` (N, T) as for the wrapped layer;
+        ``initial_state``, optional, is a pair (state of the forward layer, state of the
+        backward layer), each as the wrapped layer takes it (the backward layer's state is
+        the one before it reads the end of each sequence).
 
         Returns
         -------
@@ -598,8 +601,16 @@ class Bidirectional(_Container):
         """
         self._build_for(x)
         lengths = mask_lengths(mask, x.shape[0], x.shape[1])
-        out_f = self.forward_layer.forward(x, mask)
-        out_b = self.backward_layer.forward(reverse_sequences(x, lengths), mask)
+        if initial_state is None:
+            s_f = s_b = None
+        elif isinstance(initial_state, (tuple, list)) and len(initial_state) == 2:
+            s_f, s_b = initial_state
+        else:
+            raise ValueError("initial_state of Bidirectional must be a pair (state of the "
+                             "forward layer, state of the backward layer)")
+        out_f = self.forward_layer.forward(x, mask, initial_state=s_f)
+        out_b = self.backward_layer.forward(reverse_sequences(x, lengths), mask,
+                                            initial_state=s_b)
         if self.return_sequences:
             out_b = reverse_sequences(out_b, lengths)
         out = np.concatenate([out_f, out_b], axis=-1) if self.merge == "concat" else out_f + out_b

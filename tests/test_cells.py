@@ -197,3 +197,17 @@ def test_sequence_model_trains_every_cell_by_its_registry_entry(name):
     for k, p in model.params.items():
         num = ng(lambda _: model.loss_and_grads(model.params, x, y, mask)[0], p)
         assert rel_error(grads[k], num) < 1e-7, k
+
+
+def test_bidirectional_takes_an_initial_state_per_direction():
+    from rnnlib.layers import GRU, Bidirectional
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 5, 3))
+    sf, sb = rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    bi = Bidirectional(GRU(4, return_sequences=True), seed=0)
+    out = bi.forward(x, initial_state=((sf,), (sb,)))
+    ref_f = bi.forward_layer.forward(x, initial_state=(sf,))
+    ref_b = bi.backward_layer.forward(x[:, ::-1], initial_state=(sb,))[:, ::-1]
+    np.testing.assert_allclose(out, np.concatenate([ref_f, ref_b], axis=-1), atol=1e-12)
+    with pytest.raises(ValueError, match="pair"):
+        bi.forward(x, initial_state=(sf,))
