@@ -655,17 +655,29 @@ def mingru_loss_and_grads(params, inputs, targets, mask, method="sequential"):
     grads : dict, the keys of ``params``
     outputs : ndarray, shape (N, T, K)
     """
-    _check_params(params, MINGRU_MODEL_PARAMS, "minGRU")
-    N, _ = _check_targets(inputs, targets, mask)
-    h0 = np.zeros((N, params["Wz"].shape[1]), dtype=inputs.dtype)
-    h, cache = mingru_forward(inputs, h0, params["Wz"], params["Wh"], params["bz"],
-                              params["bh"], method=method)
-    out, rcache = temporal_affine_forward(h, params["Wy"], params["by"])
+    _check_targets(inputs, targets, mask)
+    out, (cache, rcache) = _mingru_model_forward(params, inputs, method)
     loss, dout = mean_squared_error(out, targets, mask)
     dh, dWy, dby = temporal_affine_backward(dout, rcache)
     _, _, dWz, dWh, dbz, dbh = mingru_backward(dh, cache)
     grads = {"Wz": dWz, "Wh": dWh, "bz": dbz, "bh": dbh, "Wy": dWy, "by": dby}
     return loss, grads, out
+
+
+def _mingru_model_forward(params, inputs, method):
+    _check_params(params, MINGRU_MODEL_PARAMS, "minGRU")
+    N, _, _ = _check_input(inputs, "inputs")
+    h0 = np.zeros((N, params["Wz"].shape[1]), dtype=inputs.dtype)
+    h, cache = mingru_forward(inputs, h0, params["Wz"], params["Wh"], params["bz"],
+                              params["bh"], method=method)
+    out, rcache = temporal_affine_forward(h, params["Wy"], params["by"])
+    return out, (cache, rcache)
+
+
+def mingru_predict(params, inputs, method="sequential"):
+    """The outputs (N, T, K) of the model of :func:`mingru_loss_and_grads`, without the
+    loss and the backward pass."""
+    return _mingru_model_forward(params, inputs, method)[0]
 
 
 LRU_MODEL_PARAMS = ("We", "be") + LRU_PARAMS + ("Wy", "by")
@@ -701,17 +713,70 @@ def lru_loss_and_grads(params, inputs, targets, mask, method="sequential"):
     :math:`\hat y_t = y_t W_y + b_y`, and the masked mean squared error. Arguments and
     returns as in :func:`mingru_loss_and_grads`, with the keys :data:`LRU_MODEL_PARAMS`.
     """
-    _check_params(params, LRU_MODEL_PARAMS, "LRU")
-    N, _ = _check_targets(inputs, targets, mask)
-    pre, ecache = temporal_affine_forward(inputs, params["We"], params["be"])
-    e = np.maximum(pre, 0)
-    H = params["nu"].shape[0]
-    h0 = np.zeros((N, H), dtype=np.result_type(inputs.dtype, np.complex64))
-    y, cache = lru_forward(e, h0, *(params[k] for k in LRU_PARAMS), method=method)
-    out, rcache = temporal_affine_forward(y, params["Wy"], params["by"])
+    _check_targets(inputs, targets, mask)
+    out, (pre, ecache, cache, rcache) = _lru_model_forward(params, inputs, method)
     loss, dout = mean_squared_error(out, targets, mask)
     dy, dWy, dby = temporal_affine_backward(dout, rcache)
     de, _, *dlru = lru_backward(dy, cache)
     dWe, dbe = temporal_affine_backward(de * (pre > 0), ecache)[1:]
     grads = {"We": dWe, "be": dbe, **dict(zip(LRU_PARAMS, dlru)), "Wy": dWy, "by": dby}
     return loss, grads, out
+
+
+def _lru_model_forward(params, inputs, method):
+    _check_params(params, LRU_MODEL_PARAMS, "LRU")
+    N, _, _ = _check_input(inputs, "inputs")
+    pre, ecache = temporal_affine_forward(inputs, params["We"], params["be"])
+    e = np.maximum(pre, 0)
+    H = params["nu"].shape[0]
+    h0 = np.zeros((N, H), dtype=np.result_type(inputs.dtype, np.complex64))
+    y, cache = lru_forward(e, h0, *(params[k] for k in LRU_PARAMS), method=method)
+    out, rcache = temporal_affine_forward(y, params["Wy"], params["by"])
+    return out, (pre, ecache, cache, rcache)
+
+
+def lru_predict(params, inputs, method="sequential"):
+    """The outputs (N, T, K) of the model of :func:`lru_loss_and_grads`, without the loss
+    and the backward pass."""
+    return _lru_model_forward(params, inputs, method)[0]
+
+
+class MinGRUModel:
+    r"""A minGRU with a linear readout, in the model contract of :func:`rnnlib.train.train`.
+
+    A thin holder of :func:`mingru_init`'s parameters whose ``loss_and_grads`` is
+    :func:`mingru_loss_and_grads` and whose ``predict`` (used by ``train`` for its
+    evaluations) is :func:`mingru_predict`, a forward pass only.
+    """
+
+    def __init__(self, input_size, hidden_size, output_size, rng, chrono=None,
+                 method="sequential", dtype=np.float64):
+        self.method = check_choice("method", method, METHODS)
+        self.params = mingru_init(input_size, hidden_size, output_size, rng, chrono=chrono,
+                                  dtype=dtype)
+
+    def loss_and_grads(self, params, inputs, targets, mask):
+        """:func:`mingru_loss_and_grads` with this model's ``method``."""
+        return mingru_loss_and_grads(params, inputs, targets, mask, method=self.method)
+
+    def predict(self, inputs, params=None):
+        """Outputs (N, T, K) for ``inputs`` (N, T, D), with ``params`` or the model's."""
+        return mingru_predict(self.params if params is None else params, inputs, self.method)
+
+
+class LRUModel:
+    r"""An LRU with a ReLU encoder and a linear readout (:func:`lru_loss_and_grads`), in
+    the model contract of :func:`rnnlib.train.train`; parameters from :func:`lru_init`."""
+
+    def __init__(self, input_size, hidden_size, output_size, rng, method="sequential",
+                 dtype=np.float64, **init):
+        self.method = check_choice("method", method, METHODS)
+        self.params = lru_init(input_size, hidden_size, output_size, rng, dtype=dtype, **init)
+
+    def loss_and_grads(self, params, inputs, targets, mask):
+        """:func:`lru_loss_and_grads` with this model's ``method``."""
+        return lru_loss_and_grads(params, inputs, targets, mask, method=self.method)
+
+    def predict(self, inputs, params=None):
+        """Outputs (N, T, K) for ``inputs`` (N, T, D), with ``params`` or the model's."""
+        return lru_predict(self.params if params is None else params, inputs, self.method)

@@ -243,6 +243,30 @@ def test_mingru_trains_on_the_adding_problem():
     assert hist.solved_at is not None, hist.eval_error
 
 
+@pytest.mark.parametrize("kind", ["mingru", "lru"])
+def test_model_classes_predict_what_loss_and_grads_outputs(kind):
+    rng = np.random.default_rng(13)
+    x, y, m = get_task("adding").sample(15, 4, rng)
+    model = (lr.MinGRUModel(2, 5, 1, rng, chrono=15.0) if kind == "mingru"
+             else lr.LRUModel(2, 3, 1, rng, width=4))
+    loss, grads, out = model.loss_and_grads(model.params, x, y, m)
+    assert np.array_equal(model.predict(x), out) and set(grads) == set(model.params)
+    scan_model = lr.MinGRUModel(2, 5, 1, np.random.default_rng(1), method="scan")
+    seq_model = lr.MinGRUModel(2, 5, 1, np.random.default_rng(1))
+    assert np.allclose(scan_model.predict(x), seq_model.predict(x), rtol=0, atol=1e-12)
+
+
+def test_model_class_trains_through_train_with_its_predict():
+    rng = np.random.default_rng(14)
+    task = get_task("adding")
+    model = lr.MinGRUModel(2, 8, 1, rng, chrono=50.0)
+    hist = train(model, None, Adam(0.05), task, 300, T=50, batch_size=16, clip_norm=1.0,
+                 eval_every=50, stop_on_success=True, rng=rng)
+    assert hist.solved_at is not None
+    x, y, m = task.sample(50, 500, np.random.default_rng(15))
+    assert task.success(model.predict(x), y, m)
+
+
 def test_bad_input_is_refused_with_the_argument_name():
     rng = np.random.default_rng(12)
     a, b, h0 = _scan_inputs(rng, 2, 5, 3)
@@ -304,6 +328,8 @@ def test_bad_input_is_refused_with_the_argument_name():
     with pytest.raises(ArgumentTypeError, match="hidden_size must be a"):
         lr.mingru_params(2, 3.0, rng)
 
+    with pytest.raises(ValueError, match="method"):
+        lr.MinGRUModel(2, 3, 1, rng, method="gpu")
     task = get_task("adding")
     xs, ys, ms = task.sample(10, 2, rng)
     params = lr.mingru_init(2, 3, 1, rng)
