@@ -29,7 +29,7 @@ __version__ = "0.1.0"
 # Submodules loaded lazily on attribute access (PEP 562); each holds one chapter's code.
 _SUBMODULES = (
     "analysis", "cells", "charlm", "esn", "experiments", "gates", "hf", "init", "interop", "io", "layers", "models",
-    "plotting", "regularizers", "rtrl", "signals", "stats", "tasks", "train",
+    "plotting", "regularizers", "rtrl", "signals", "sliders", "stats", "tasks", "train",
 )
 
 
