@@ -129,57 +129,41 @@ def progress_enabled(progress=None):
     return _in_jupyter() or sys.stderr.isatty()
 
 
-def _in_jupyter():
+def _in_jupyter():  # a kernel of Jupyter, where a widget bar can be shown
     shell = sys.modules.get("IPython")
     ip = shell.get_ipython() if shell is not None else None
     return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
 
 
 class ProgressBar:
-    """A minimal progress bar: an ipywidgets bar in Jupyter, a ``\\r`` line on stderr
-    elsewhere, nothing when disabled (see :func:`progress_enabled`)."""
+    """A progress bar of ``tqdm`` (``tqdm.auto``: a widget in Jupyter, a line on stderr
+    elsewhere) when enabled (see :func:`progress_enabled`) and tqdm is installed;
+    nothing otherwise. ``update(done, info)`` shows ``done`` of ``total`` steps, the
+    time left and ``info``."""
 
     def __init__(self, total, description="", enabled=None):
         self.total, self.description = total, description
         self.enabled = progress_enabled(enabled)
-        self._widget = None
-        self._last = 0.0
-        if self.enabled and _in_jupyter():
+        self._bar = None
+        if self.enabled:
             try:
-                import ipywidgets
-                from IPython.display import display
-            except ImportError:
+                from tqdm.auto import tqdm
+            except ImportError:         # tqdm is optional: rnnlib needs only NumPy
+                self.enabled = False
                 return
-            self._widget = ipywidgets.IntProgress(min=0, max=total, description=description)
-            display(self._widget)
+            self._bar = tqdm(total=total, desc=description, leave=True)
 
     def update(self, done, info=""):
-        """Show ``done`` of ``total`` (redrawn at most 10 times a second)."""
-        if not self.enabled:
+        """Show ``done`` of ``total`` (tqdm redraws at most 10 times a second)."""
+        if self._bar is None:
             return
-        now = time.perf_counter()
-        if done < self.total and now - self._last < 0.1:
-            return
-        self._last = now
-        if self._widget is not None:
-            self._widget.value = done
-            self._widget.description = f"{self.description} {info}".strip()[:40]
-            return
-        width = 30
-        filled = int(width * done / max(self.total, 1))
-        sys.stderr.write(f"\r{self.description} [{'#' * filled}{'.' * (width - filled)}] "
-                         f"{done}/{self.total} {info}")
-        sys.stderr.flush()
+        self._bar.set_postfix_str(info, refresh=False)
+        self._bar.update(done - self._bar.n)
 
     def close(self):
-        """Finish the bar (a newline on stderr, the widget is closed)."""
-        if not self.enabled:
-            return
-        if self._widget is not None:
-            self._widget.close()
-        else:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        """Finish the bar."""
+        if self._bar is not None:
+            self._bar.close()
 
 
 def layer_objective(layer, loss):
