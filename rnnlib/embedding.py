@@ -3,9 +3,18 @@ r"""Word embeddings: integer symbols to vectors, the input layer of a language m
 Row :math:`k` of ``W`` is the vector of symbol :math:`k`, so the input at step t is
 :math:`u_t = W[x_t]`, the same as multiplying a one-hot row vector by ``W``.
 """
+from typing import NamedTuple
+
 import numpy as np
 
-from ._validation import check_array
+from ._validation import check_array, check_cache, check_indices
+
+
+class EmbeddingCache(NamedTuple):
+    """What :func:`word_embedding_backward` needs (a tuple, still unpackable)."""
+
+    x: np.ndarray   #: (N, T), the symbol indices
+    W: np.ndarray   #: (V, D), the vectors
 
 
 def word_embedding_forward(x, W):
@@ -21,19 +30,18 @@ def word_embedding_forward(x, W):
     Returns
     -------
     out : ndarray, shape (N, T, D)
-    cache : tuple
+        A new array (a copy of the rows, never a view of ``W``).
+    cache : EmbeddingCache
         ``(x, W)``.
     """
     check_array("W", W, ndim=2)
-    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.integer):
-        raise ValueError(f"x must be an integer array of symbol indices; got "
-                         f"{getattr(x, 'dtype', type(x).__name__)}")
-    check_array("x", x, ndim=2, floating=False)
-    V = W.shape[0]
-    if x.size and (x.min() < 0 or x.max() >= V):
-        raise ValueError(f"x must hold indices in [0, {V}) for W of shape {W.shape}; "
-                         f"got values in [{x.min()}, {x.max()}]")
-    return W[x], (x, W)
+    V, D = W.shape
+    if V == 0 or D == 0:
+        raise ValueError(f"W must have shape (V, D) with V, D >= 1; got {W.shape}")
+    check_indices("x", x, V, ndim=2)
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"x must have shape (N, T) with N, T >= 1; got {x.shape}")
+    return W[x], EmbeddingCache(x, W)
 
 
 def word_embedding_backward(dout, cache):
@@ -45,14 +53,14 @@ def word_embedding_backward(dout, cache):
     Parameters
     ----------
     dout : ndarray, shape (N, T, D)
-    cache : tuple
+    cache : EmbeddingCache
         From :func:`word_embedding_forward`.
 
     Returns
     -------
     dW : ndarray, shape (V, D)
     """
-    x, W = cache
+    x, W = check_cache(cache, EmbeddingCache, "word_embedding_forward")
     check_array("dout", dout, shape=x.shape + (W.shape[1],), dtype=W.dtype)
     dW = np.zeros_like(W)
     np.add.at(dW, x.ravel(), dout.reshape(-1, W.shape[1]))
