@@ -530,6 +530,15 @@ def _checked_sizes(arrays, name):
     return vocab, H, E, dtype, params
 
 
+def _model_from(arrays, name):
+    """A CharLM with the weights of a stored archive, checked before it is built."""
+    vocab, H, E, dtype, params = _checked_sizes(arrays, name)
+    model = CharLM(vocab, H, E, np.random.default_rng(0), dtype=dtype)
+    for k, p in model.params.items():
+        p[...] = params[k]
+    return model
+
+
 def save(model, path):
     """Write ``model`` (weights, vocabulary, sizes, ``model.info``) to one ``.npz`` file.
 
@@ -557,10 +566,7 @@ def load(path):
     """
     name = os.fspath(path)
     arrays = load_archive(path, FORMAT, VERSION, "a charlm model")
-    vocab, H, E, dtype, params = _checked_sizes(arrays, name)
-    model = CharLM(vocab, H, E, np.random.default_rng(0), dtype=dtype)
-    for k, p in model.params.items():
-        p[...] = params[k]
+    model = _model_from(arrays, name)
     info = {}
     for k, v in arrays.items():
         if k.startswith("info."):
@@ -596,10 +602,7 @@ def load_checkpoint(path):
     from .train import History
     name = os.fspath(path)
     arrays = load_archive(path, CHECKPOINT_FORMAT, VERSION, "a charlm checkpoint")
-    vocab, H, E, dtype, params = _checked_sizes(arrays, name)
-    model = CharLM(vocab, H, E, np.random.default_rng(0), dtype=dtype)
-    for k, p in model.params.items():
-        p[...] = params[k]
+    model = _model_from(arrays, name)
     optimizer = Adam()
     try:
         optimizer.load_state_dict({k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})

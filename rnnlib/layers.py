@@ -286,23 +286,27 @@ class _Recurrent(Layer):
         self.state = None
 
     def _initial_state(self, initial_state, N):
-        names = self.cell.state
         if initial_state is None:
             if self.stateful and self.state is not None:
                 if self.state[0].shape[0] != N:
-                    raise ValueError(f"a stateful {self.name} carries the state of {self.state[0].shape[0]} "
-                                     f"sequences but got a batch of {N}; call reset_states() "
-                                     "to start a batch of another size")
+                    raise ValueError(f"a stateful {self.name} carries the state of "
+                                     f"{self.state[0].shape[0]} sequences but got a batch of "
+                                     f"{N}; call reset_states() to start a batch of another size")
                 return self.state
             return self.cell.zero_state(N, self.units, self.dtype)
-        if isinstance(initial_state, np.ndarray) and len(names) == 1:
-            initial_state = (initial_state,)
-        if not isinstance(initial_state, (tuple, list)) or len(initial_state) != len(names):
-            raise ValueError(f"initial_state of {self.name} must be a tuple ({', '.join(names)}) "
-                             f"of arrays (N, {self.units}); got {type(initial_state).__name__}")
-        for name, a in zip(names, initial_state):
-            check_array(f"initial_state {name}", a, shape=(N, self.units), dtype=self.dtype)
-        return tuple(initial_state)
+        return self._check_state("initial_state", initial_state, N)
+
+    def _check_state(self, what, state, N):
+        """A state (or its gradient) as a tuple named by the cell, each array (N, H)."""
+        names = self.cell.state
+        if isinstance(state, np.ndarray) and len(names) == 1:
+            state = (state,)
+        if not isinstance(state, (tuple, list)) or len(state) != len(names):
+            raise ValueError(f"{what} of {self.name} must be a tuple ({', '.join(names)}) "
+                             f"of arrays (N, {self.units}); got {type(state).__name__}")
+        for name, a in zip(names, state):
+            check_array(f"{what} {name}", a, shape=(N, self.units), dtype=self.dtype)
+        return tuple(state)
 
     def forward(self, x, mask=None, initial_state=None):
         r"""Run the layer over a batch of sequences.
@@ -372,13 +376,7 @@ class _Recurrent(Layer):
         groups, caches, (N, T, D), lengths = self._cache
         names = self.cell.state
         if dstate is not None:
-            if isinstance(dstate, np.ndarray) and len(names) == 1:
-                dstate = (dstate,)
-            if not isinstance(dstate, (tuple, list)) or len(dstate) != len(names):
-                raise ValueError(f"dstate of {self.name} must be a tuple ({', '.join(names)}); "
-                                 f"got {type(dstate).__name__}")
-            for name, a in zip(names, dstate):
-                check_array(f"dstate {name}", a, shape=(N, self.units), dtype=self.dtype)
+            dstate = self._check_state("dstate", dstate, N)
         if self.return_sequences:
             dh = dout
         else:
