@@ -537,6 +537,11 @@ def dask_executor(workers=None, scheduler=None):
             stack.enter_context(dask.config.set(
                 {"distributed.nanny.pre-spawn-environ": dict(ONE_THREAD_ENV),
                  "distributed.scheduler.worker-ttl": None}))
+            # With the dashboard off the scheduler still serves its health and metrics
+            # routes on 127.0.0.1, on port 8787 or, when that is taken (by another
+            # grid), on another one with a warning that would only be noise here.
+            stack.enter_context(warnings.catch_warnings())
+            warnings.filterwarnings("ignore", message="Port .* is already in use")
             cluster = stack.enter_context(LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=None, env=dict(ONE_THREAD_ENV),

@@ -188,6 +188,25 @@ def test_cli_runs_resumes_and_prints_the_table_from_the_file(tmp_path):
     assert len(experiments.load_results(out)) == 6
 
 
+@pytest.mark.filterwarnings("ignore:Port .* is already in use")
+def test_cli_runs_on_an_existing_cluster_from_the_environment(serial_file, tmp_path):
+    from dask.distributed import LocalCluster
+    out = tmp_path / "sched.jsonl"
+    args = ["clipping", "--seeds", "1", "--steps", "12", "--T", "10", "--out", str(out)]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        res = subprocess.run([sys.executable, "-m", "rnnlib.experiments", *args],
+                             capture_output=True, text=True, timeout=120,
+                             env={**ENV, "DASK_SCHEDULER_ADDRESS": cluster.scheduler_address})
+        worker_addresses = set(cluster.scheduler_info["workers"])
+    assert res.returncode == 0, res.stderr
+    records = experiments.load_results(out)
+    assert {r["worker"] for r in records} <= worker_addresses and len(records) == 3
+    # the same numbers as the serial runs of the same cells
+    serial = [r for r in experiments.load_results(serial_file) if r["T"] == 10 and r["seed"] == 0]
+    assert stable(serial) == stable(r for r in records if r["config"] in TINY["configs"])
+
+
 @pytest.mark.parametrize("args, message", [
     (["nope", "--out", "x.jsonl"], "unknown experiment 'nope'"),
     (["init", "--seeds", "2"], "--out FILE is required"),
