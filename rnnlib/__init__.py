@@ -28,7 +28,8 @@ __version__ = "0.1.0"
 
 # Submodules loaded lazily on attribute access (PEP 562); each holds one chapter's code.
 _SUBMODULES = (
-    "analysis", "cells", "charlm", "esn", "experiments", "gates", "hf", "init", "interop", "io", "layers", "models",
+    "analysis", "cells", "charlm", "esn", "experiments", "gates", "hf", "init", "interop", "io", "layers",
+    "linear_recurrence", "models",
     "plotting", "regularizers", "rtrl", "signals", "sliders", "stats", "tasks", "train",
 )
 
