@@ -1,23 +1,14 @@
 r"""Losses on sequences of outputs, each returning the loss and its gradient.
 
-Both reject NaN or infinite inputs with a ``ValueError``: a loss that silently becomes
-NaN is the most common way a training run dies unnoticed.
+Both reject NaN or infinite inputs with :class:`rnnlib._validation.NonFiniteError` (a
+``ValueError`` naming the argument): a loss that silently becomes NaN is the most common
+way a training run dies unnoticed, and the training loop catches that class to stop a
+diverging run.
 """
 import numpy as np
 
-from ._validation import check_array, check_finite, check_shape
+from ._validation import ArgumentTypeError, check_array, check_mask
 from .activations import log_softmax
-
-
-def _check_mask(mask, shape):
-    if mask is None:
-        return None
-    if not isinstance(mask, np.ndarray):
-        raise ValueError(f"mask must be a NumPy array of shape {shape}; got {type(mask).__name__}")
-    check_shape("mask", mask, shape)
-    if mask.dtype != bool and not np.all((mask == 0) | (mask == 1)):
-        raise ValueError("mask must be boolean (or hold only 0 and 1)")
-    return mask.astype(bool)
 
 
 def temporal_softmax_loss(x, y, mask):
@@ -44,16 +35,20 @@ def temporal_softmax_loss(x, y, mask):
     dx : ndarray, shape (N, T, V)
         Gradient of the loss with respect to ``x``.
     """
-    check_array("x", x, ndim=3)
-    check_finite("x", x)
+    check_array("x", x, ndim=3)       # NonFiniteError for a diverged network's scores
     N, T, V = x.shape
-    if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"y must be an integer array of shape ({N}, {T}); got "
-                         f"{getattr(y, 'dtype', type(y).__name__)}")
-    check_shape("y", y, (N, T))
-    mask = _check_mask(mask, (N, T))
-    if y[mask].size and (y[mask].min() < 0 or y[mask].max() >= V):
-        raise ValueError(f"y must hold classes in [0, {V}) on unmasked steps")
+    if N == 0 or T == 0 or V == 0:
+        raise ValueError(f"x must have shape (N, T, V) with N, T, V >= 1; got {x.shape}")
+    check_array("y", y, floating=False)
+    if y.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"y must be an integer array of shape ({N}, {T}); got "
+                                f"dtype {y.dtype}")
+    check_array("y", y, shape=(N, T), floating=False)
+    mask = check_mask("mask", mask, (N, T))
+    ym = y[mask]
+    if ym.size and (ym.min() < 0 or ym.max() >= V):
+        raise ValueError(f"y must hold classes in [0, {V}) on unmasked steps; got values "
+                         f"from {ym.min()} to {ym.max()}")
     logp = log_softmax(x).reshape(N * T, V)
     rows = np.arange(N * T)
     yf = np.where(mask, y, 0).ravel()
@@ -85,13 +80,12 @@ def mean_squared_error(pred, target, mask=None):
     loss : float
     dpred : ndarray, same shape as ``pred``
     """
-    check_array("pred", pred)
-    check_finite("pred", pred)
-    check_array("target", target, shape=pred.shape)
-    check_finite("target", target)
+    check_array("pred", pred)         # NonFiniteError for a diverged network's outputs
+    check_array("target", target, shape=pred.shape, dtype=pred.dtype)
     if mask is not None:
+        check_array("mask", mask, floating=False)
         shape = pred.shape[:2] if mask.ndim == 2 and pred.ndim == 3 else pred.shape
-        mask = _check_mask(mask, shape)
+        mask = check_mask("mask", mask, shape)
         if mask.shape != pred.shape:
             mask = np.broadcast_to(mask[..., None], pred.shape)
         count = int(mask.sum())
