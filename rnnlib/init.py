@@ -13,26 +13,19 @@ Derived and compared in the chapter "Initialization".
 """
 import numpy as np
 
-from ._validation import check_array, check_choice
+from ._validation import (check_array, check_choice, check_float_dtype, check_generator,
+                          check_int, check_number, check_optional_number)
 from .analysis import spectral_radius
-
-
-def _check_rng(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("rng must be a numpy.random.Generator, e.g. np.random.default_rng(0); "
-                         f"got {type(rng).__name__}")
-
-
-def _check_size(name, n):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-        raise ValueError(f"{name} must be a positive integer; got {n!r}")
 
 
 def _check_shape(shape):
     if not isinstance(shape, tuple) or len(shape) != 2:
         raise ValueError(f"shape must be a tuple (rows, columns); got {shape!r}")
-    for s in shape:
-        _check_size("each entry of shape", s)
+    return tuple(check_int(f"shape[{i}]", s) for i, s in enumerate(shape))
+
+
+def _positive(name, value):
+    return check_number(name, value, low=0, low_open=True)
 
 
 def gaussian(shape, std, rng, dtype=np.float64):
@@ -50,10 +43,10 @@ def gaussian(shape, std, rng, dtype=np.float64):
     -------
     W : ndarray, shape ``shape``
     """
-    _check_shape(shape)
-    _check_rng(rng)
-    if not std > 0:
-        raise ValueError(f"std must be positive; got {std!r}")
+    shape = _check_shape(shape)
+    std = _positive("std", std)
+    check_generator("rng", rng)
+    dtype = check_float_dtype("dtype", dtype)
     return (std * rng.standard_normal(shape)).astype(dtype)
 
 
@@ -76,9 +69,10 @@ def glorot(shape, rng, distribution="uniform", dtype=np.float64):
     -------
     W : ndarray, shape ``shape``
     """
-    _check_shape(shape)
-    _check_rng(rng)
+    shape = _check_shape(shape)
+    check_generator("rng", rng)
     check_choice("distribution", distribution, ("uniform", "normal"))
+    dtype = check_float_dtype("dtype", dtype)
     fan_sum = shape[0] + shape[1]
     if distribution == "uniform":
         a = np.sqrt(6.0 / fan_sum)
@@ -104,8 +98,10 @@ def orthogonal(n, rng, gain=1.0, dtype=np.float64):
     -------
     W : ndarray, shape (n, n), with :math:`W^\top W = \mathrm{gain}^2 I`
     """
-    _check_size("n", n)
-    _check_rng(rng)
+    n = check_int("n", n)
+    check_generator("rng", rng)
+    gain = _positive("gain", gain)
+    dtype = check_float_dtype("dtype", dtype)
     q, r = np.linalg.qr(rng.standard_normal((n, n)))
     q *= np.sign(np.diag(r))
     return (gain * q).astype(dtype)
@@ -122,7 +118,9 @@ def identity(n, scale=1.0, dtype=np.float64):
     -------
     W : ndarray, shape (n, n)
     """
-    _check_size("n", n)
+    n = check_int("n", n)
+    scale = _positive("scale", scale)
+    dtype = check_float_dtype("dtype", dtype)
     return scale * np.eye(n, dtype=dtype)
 
 
@@ -140,8 +138,9 @@ def scale_to_spectral_radius(W, rho):
     ndarray, shape (H, H), a new array
     """
     check_array("W", W, ndim=2)
-    if not rho > 0:
-        raise ValueError(f"rho must be positive; got {rho!r}")
+    if W.shape[0] != W.shape[1] or W.shape[0] == 0:
+        raise ValueError(f"W must be a square matrix (H, H) with H >= 1; got shape {W.shape}")
+    rho = _positive("rho", rho)
     current = spectral_radius(W)
     if current == 0:
         raise ValueError("W has spectral radius 0 (all eigenvalues zero); it cannot be rescaled")
@@ -172,11 +171,15 @@ def sparse(n, k, rng, spectral_radius=1.1, std=1.0, dtype=np.float64):
     -------
     W : ndarray, shape (n, n), with exactly k non-zeros per column
     """
-    _check_size("n", n)
-    _check_size("k", k)
+    n = check_int("n", n)
+    k = check_int("k", k)
     if k > n:
         raise ValueError(f"k must be at most n={n} (non-zeros per unit); got k={k}")
-    _check_rng(rng)
+    check_generator("rng", rng)
+    spectral_radius = check_optional_number("spectral_radius", spectral_radius, low=0,
+                                            low_open=True)
+    std = _positive("std", std)
+    dtype = check_float_dtype("dtype", dtype)
     W = np.zeros((n, n))
     rows = np.argsort(rng.random((n, n)), axis=0)[:k]          # k distinct rows per column
     W[rows, np.arange(n)] = std * rng.standard_normal((k, n))
@@ -202,10 +205,13 @@ def _recurrent(scheme, H, rng, gain, std, k, radius, dtype):
 
 
 def _gated_params(D, H, gates, rng, recurrent, input_std, gain, dtype):
-    _check_size("D", D)
-    _check_size("H", H)
-    _check_rng(rng)
+    check_int("D", D)
+    check_int("H", H)
+    check_generator("rng", rng)
     check_choice("recurrent", recurrent, ("orthogonal", "glorot"))
+    check_optional_number("input_std", input_std, low=0, low_open=True)
+    _positive("gain", gain)
+    check_float_dtype("dtype", dtype)
     Wx = (glorot((D, gates * H), rng, dtype=dtype) if input_std is None
           else gaussian((D, gates * H), input_std, rng, dtype))
     Wh = np.concatenate([_recurrent(recurrent, H, rng, gain, None, None, None, dtype)
@@ -245,10 +251,16 @@ def rnn_params(D, H, rng, scheme="glorot", *, gain=1.0, std=0.1, k=15,
     params : dict of ndarray
         ``Wx`` (D, H), ``Wh`` (H, H), ``b`` (H,) zeros.
     """
-    _check_size("D", D)
-    _check_size("H", H)
-    _check_rng(rng)
+    check_int("D", D)
+    check_int("H", H)
+    check_generator("rng", rng)
     check_choice("scheme", scheme, RECURRENT_SCHEMES)
+    _positive("gain", gain)
+    _positive("std", std)
+    check_int("k", k)
+    check_optional_number("spectral_radius", spectral_radius, low=0, low_open=True)
+    check_optional_number("input_std", input_std, low=0, low_open=True)
+    check_float_dtype("dtype", dtype)
     Wx = glorot((D, H), rng, dtype=dtype) if input_std is None else gaussian((D, H), input_std, rng, dtype)
     radius = 1.1 if spectral_radius is None else spectral_radius
     Wh = _recurrent(scheme, H, rng, gain, std, k, radius, dtype)
@@ -272,6 +284,7 @@ def lstm_params(D, H, rng, forget_bias=1.0, *, recurrent="orthogonal", gain=1.0,
     -------
     params : dict of ndarray
     """
+    forget_bias = check_number("forget_bias", forget_bias)
     Wx, Wh = _gated_params(D, H, 4, rng, recurrent, input_std, gain, dtype)
     b = np.zeros(4 * H, dtype=dtype)
     b[H:2 * H] = forget_bias
