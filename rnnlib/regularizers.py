@@ -62,6 +62,8 @@ def omega(h, dh_total, Wh, activation="tanh"):
     _, df = get_activation(activation)
     check_array("h", h, ndim=3)
     N, T, H = h.shape
+    if N == 0 or T == 0 or H == 0:
+        raise ValueError(f"h must have shape (N, T, H) with N, T, H >= 1; got {h.shape}")
     check_array("dh_total", dh_total, shape=(N, T, H), dtype=h.dtype)
     check_array("Wh", Wh, shape=(H, H), dtype=h.dtype)
     v = dh_total[:, 1:].reshape(-1, H)               # v_{k+1}, k = 1..T-1

@@ -25,7 +25,7 @@ against :math:`O(H^2)` per step (and :math:`O(TH)` memory) for BPTT
 """
 import numpy as np
 
-from ._validation import check_array, check_sequence_args
+from ._validation import ArgumentTypeError, check_array, check_int, check_sequence_args
 from .activations import get_activation
 from .rnn import rnn_step_forward
 
@@ -70,8 +70,9 @@ def rtrl_gradients(x, h0, Wx, Wh, b, dh, activation="tanh"):
     dh : ndarray, shape (N, T, H), or callable
         The error :math:`\partial L/\partial h_t` injected at each step: an array (as the
         ``dh`` of :func:`rnnlib.rnn.rnn_backward`), or a function ``dh(t, h_t) -> ndarray
-        (N, H)`` called at step ``t = 0, ..., T-1`` with the new state, which makes the
-        learning truly online (e.g. the gradient of a readout loss at that step).
+        (N, H)`` called at step ``t = 0, ..., T-1`` with (a copy of) the new state,
+        which makes the learning truly online (e.g. the gradient of a readout loss at
+        that step).
     activation : {"tanh", "relu"}
 
     Returns
@@ -97,7 +98,7 @@ def rtrl_gradients(x, h0, Wx, Wh, b, dh, activation="tanh"):
         def inject(t, h_t):
             return dh[:, t]
     else:
-        raise ValueError(f"dh must be an array of shape ({N}, {T}, {H}) or a callable "
+        raise ArgumentTypeError(f"dh must be an array of shape ({N}, {T}, {H}) or a callable "
                          f"dh(t, h_t); got {type(dh).__name__}")
     P_x = np.zeros((N, D, H, H), dtype=dtype)   # dh_t[k] / dWx[i, j]
     P_h = np.zeros((N, H, H, H), dtype=dtype)   # dh_t[k] / dWh[i, j]
@@ -111,8 +112,8 @@ def rtrl_gradients(x, h0, Wx, Wh, b, dh, activation="tanh"):
         P_x = _propagate(P_x, Wh, x[:, t], fprime)
         P_h = _propagate(P_h, Wh, h, fprime)     # uses h_{t-1}
         P_b = _propagate(P_b, Wh, ones, fprime)
-        e = check_array(f"dh at step {t}", np.asarray(inject(t, h_next)),
-                        shape=(N, H), dtype=dtype)
+        e = check_array(f"dh at step {t}", inject(t, h_next.copy()), shape=(N, H),
+                        dtype=dtype)
         dWx += np.einsum("nijk,nk->ij", P_x, e)
         dWh += np.einsum("nijk,nk->ij", P_h, e)
         db += np.einsum("nijk,nk->j", P_b, e)
@@ -145,9 +146,7 @@ def rtrl_cost(D, H, T):
         ``bptt_memory`` (numbers of multiply-adds and of stored floats) and
         ``n_weights`` (P).
     """
-    for name, value in (("D", D), ("H", H), ("T", T)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    D, H, T = check_int("D", D), check_int("H", H), check_int("T", T)
     P = H * (D + H + 1)
     forward = H * (D + H)
     return {
