@@ -410,8 +410,9 @@ def draw_bptt(ax, T, truncate=None, title=None, legend=True):
     T : int
         Number of time steps (1 to 12).
     truncate : int, optional
-        Truncated BPTT: the error from :math:`L_t` travels back at most ``truncate``
-        steps (default: all the way to :math:`h_0`).
+        Truncated BPTT with horizon :math:`k` = ``truncate``: the error from :math:`L_t`
+        reaches only the :math:`k` states :math:`h_t, \dots, h_{t-k+1}` (default: all
+        of them, down to :math:`h_0`).
     title : str, optional
     legend : bool
         Add a legend "error from L_t" per colour (default True).
@@ -446,7 +447,7 @@ def draw_bptt(ax, T, truncate=None, title=None, legend=True):
         _arrow(ax, (t * dx, 2 - hgt / 2 - 0.03), (t * dx, 1 + hgt / 2 + 0.03), color=col,
                lw=1.8, gid=f"error:{t}:{t}")
         y = lane0 - (t - 1) * lane_gap
-        stop = 0 if truncate is None else max(0, t - truncate)
+        stop = 0 if truncate is None else max(0, t - truncate + 1)
         if stop < t:
             _line(ax, [t * dx, t * dx], [1 - hgt / 2, y], color=col, lw=1.8, gid=f"lane:{t}")
         for k in range(t, stop, -1):
@@ -455,7 +456,7 @@ def draw_bptt(ax, T, truncate=None, title=None, legend=True):
     bottom = lane0 - (T - 1) * lane_gap - 0.25
     ax.text(0.5 * T * dx, bottom,
             r"$\partial L/\partial h_k$ = sum of the errors that reach $h_k$"
-            + ("" if truncate is None else f" (truncated after {truncate} steps)"),
+            + ("" if truncate is None else f" (truncated BPTT, horizon k = {truncate})"),
             ha="center", va="top", fontsize=8, color="0.25")
     if legend:
         handles = [Line2D([], [], color=colors[t - 1], lw=1.8, label=rf"error from $L_{{{t}}}$")

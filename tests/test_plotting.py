@@ -153,11 +153,17 @@ def test_draw_bptt_colours_stay_distinct_beyond_the_palette(ax):
     assert ax.get_legend() is None
 
 
-def test_draw_bptt_truncated_stops_each_error_after_k_steps(ax):
+def test_draw_bptt_truncated_reaches_only_k_states(ax):
     plotting.draw_bptt(ax, 5, truncate=2)
     errors = error_arrows(ax)
-    assert set(errors) == {(t, k) for t in range(1, 6) for k in range(max(0, t - 2), t + 1)}
-    assert any("truncated after 2 steps" in t for t in texts(ax))
+    # horizon 2: the error from L_t reaches h_t and h_{t-1} only
+    assert set(errors) == {(t, k) for t in range(1, 6) for k in (t - 1, t)}
+    assert any("horizon k = 2" in t for t in texts(ax))
+
+
+def test_draw_bptt_horizon_one_keeps_only_the_injected_errors(ax):
+    plotting.draw_bptt(ax, 3, truncate=1)
+    assert set(error_arrows(ax)) == {(1, 1), (2, 2), (3, 3)}
 
 
 def test_draw_stacked_draws_layers_by_time(ax):
