@@ -8,17 +8,31 @@ one-dimensional input sequence of shape ``(T, 1)``.
 """
 import numpy as np
 
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
+from ._validation import (ArgumentTypeError, NonFiniteError, check_finite, check_generator,
+                          check_int, check_number)
 
 
 def _check_positive(name, value):
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}")
-    return float(value)
+    return check_number(name, value, low=0, low_open=True)
+
+
+def _check_reals(name, values, m=None):
+    """A 1-D sequence (or array) of finite real numbers as a float64 array; length m."""
+    if isinstance(values, (str, bytes)) or isinstance(values, np.ndarray) and \
+            type(values) is not np.ndarray:
+        raise ArgumentTypeError(f"{name} must be a sequence of numbers; got "
+                                f"{type(values).__name__}")
+    try:
+        a = np.asarray(values)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{name} must be a sequence of numbers; got {values!r}") from None
+    if a.dtype.kind not in "iuf":
+        raise ArgumentTypeError(f"{name} must hold real numbers (not bools, strings or "
+                                f"complex numbers); got dtype {a.dtype}")
+    if a.ndim != 1 or a.size == 0 or (m is not None and a.size != m):
+        want = f"length {m} like periods" if m is not None else "a non-empty 1-D sequence"
+        raise ValueError(f"{name} must be {want}; got shape {a.shape}")
+    return check_finite(name, a.astype(np.float64))
 
 
 def mackey_glass(n_samples, *, tau=17.0, beta=0.2, gamma=0.1, n=10, dt=0.1,
@@ -70,11 +84,16 @@ def mackey_glass(n_samples, *, tau=17.0, beta=0.2, gamma=0.1, n=10, dt=0.1,
     about 0.007 per time unit), so the exact series depends on the scheme but its
     statistics do not.
     """
-    n_samples = _check_positive_int("n_samples", n_samples)
+    n_samples = check_int("n_samples", n_samples)
     tau, dt = _check_positive("tau", tau), _check_positive("dt", dt)
     sample_every = _check_positive("sample_every", sample_every)
-    if not np.isfinite(discard) or discard < 0:
-        raise ValueError(f"discard must be a finite number >= 0; got {discard!r}")
+    beta = check_number("beta", beta, low=0)
+    gamma = check_number("gamma", gamma, low=0)
+    n = _check_positive("n", n)
+    x0 = _check_positive("x0", x0)
+    discard = check_number("discard", discard, low=0)
+    if rng is not None:
+        check_generator("rng", rng)
     delay, every = round(tau / dt), round(sample_every / dt)
     if abs(delay * dt - tau) > 1e-9 * tau or abs(every * dt - sample_every) > 1e-9 * sample_every:
         raise ValueError(f"tau / dt and sample_every / dt must be integers; got tau={tau}, "
@@ -94,17 +113,24 @@ def mackey_glass(n_samples, *, tau=17.0, beta=0.2, gamma=0.1, n=10, dt=0.1,
     def f(x_now, x_delayed):
         return beta * x_delayed / (1.0 + x_delayed ** n) - gamma * x_now
 
-    for k in range(delay, delay + n_steps):
-        j = k - delay
-        d0, d1 = xs[j], xs[j + 1]
-        dh = (9.0 * (d0 + d1) - xs[max(j - 1, 0)] - xs[j + 2]) / 16.0
-        xk = xs[k]
-        k1 = f(xk, d0)
-        k2 = f(xk + 0.5 * dt * k1, dh)
-        k3 = f(xk + 0.5 * dt * k2, dh)
-        k4 = f(xk + dt * k3, d1)
-        xs[k + 1] = xk + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-    x = np.asarray(xs[delay:])
+    try:
+        for k in range(delay, delay + n_steps):
+            j = k - delay
+            d0, d1 = xs[j], xs[j + 1]
+            dh = (9.0 * (d0 + d1) - xs[max(j - 1, 0)] - xs[j + 2]) / 16.0
+            xk = xs[k]
+            k1 = f(xk, d0)
+            k2 = f(xk + 0.5 * dt * k1, dh)
+            k3 = f(xk + 0.5 * dt * k2, dh)
+            k4 = f(xk + dt * k3, d1)
+            xs[k + 1] = xk + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+    except (OverflowError, ZeroDivisionError):
+        xs = [np.nan]   # reported as a divergence below
+    x = np.asarray(xs[delay:] if len(xs) > delay else xs)
+    if x.dtype != np.float64 or not np.isfinite(x).all():
+        raise NonFiniteError(f"the integration diverged (non-finite or complex values) with "
+                             f"tau={tau}, beta={beta}, gamma={gamma}, n={n}, dt={dt}, x0={x0}; "
+                             "reduce dt or choose parameters closer to the defaults")
     return x[skip * every::every][:n_samples].copy()
 
 
@@ -124,8 +150,10 @@ def sine(n_samples, *, period=20.0, amplitude=1.0, phase=0.0):
     -------
     x : ndarray, shape (n_samples,)
     """
-    n_samples = _check_positive_int("n_samples", n_samples)
+    n_samples = check_int("n_samples", n_samples)
     period = _check_positive("period", period)
+    amplitude = check_number("amplitude", amplitude)
+    phase = check_number("phase", phase)
     t = np.arange(n_samples, dtype=np.float64)
     return amplitude * np.sin(2.0 * np.pi * t / period + phase)
 
@@ -151,17 +179,13 @@ def sum_of_sines(n_samples, *, periods=(20.0, 7.3), amplitudes=None, phases=None
     -------
     x : ndarray, shape (n_samples,)
     """
-    n_samples = _check_positive_int("n_samples", n_samples)
-    periods = np.asarray(periods, dtype=np.float64)
-    if periods.ndim != 1 or periods.size == 0:
-        raise ValueError(f"periods must be a non-empty 1-D sequence; got shape {periods.shape}")
-    for p in periods:
-        _check_positive("each period", p)
+    n_samples = check_int("n_samples", n_samples)
+    periods = _check_reals("periods", periods)
+    for i, p in enumerate(periods):
+        _check_positive(f"periods[{i}]", p)
     m = periods.size
-    amplitudes = np.full(m, 1.0 / m) if amplitudes is None else np.asarray(amplitudes, float)
-    phases = np.zeros(m) if phases is None else np.asarray(phases, float)
-    if amplitudes.shape != (m,) or phases.shape != (m,):
-        raise ValueError(f"amplitudes and phases must have shape ({m},) like periods; "
-                         f"got {amplitudes.shape} and {phases.shape}")
+    amplitudes = np.full(m, 1.0 / m) if amplitudes is None else _check_reals("amplitudes",
+                                                                            amplitudes, m)
+    phases = np.zeros(m) if phases is None else _check_reals("phases", phases, m)
     t = np.arange(n_samples, dtype=np.float64)[:, None]
     return np.sin(2.0 * np.pi * t / periods + phases) @ amplitudes
