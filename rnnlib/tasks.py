@@ -43,7 +43,8 @@ from typing import Callable
 
 import numpy as np
 
-from ._validation import check_array, check_choice, check_shape
+from ._validation import (ArgumentTypeError, check_array, check_choice, check_float_dtype,
+                          check_generator, check_int, check_mask, check_number)
 
 #: Error-rate threshold below which a run counts as successful (:cite:`pascanu2013`).
 SUCCESS_ERROR_RATE = 0.01
@@ -51,15 +52,13 @@ SUCCESS_ERROR_RATE = 0.01
 REGRESSION_TOLERANCE = 0.04
 
 
-def _check_sizes(name, T, batch, min_T, rng):
-    for arg, value in (("T", T), ("batch", batch)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-            raise ValueError(f"{arg} must be a positive integer; got {value!r}")
+def _check_sizes(name, T, batch, min_T, rng, dtype):
+    """Check the arguments of a sampler; return (T, batch, dtype)."""
+    T, batch = check_int("T", T), check_int("batch", batch)
     if T < min_T:
         raise ValueError(f"the {name} task needs sequences of length T >= {min_T}; got T={T}")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("rng must be a numpy.random.Generator, e.g. np.random.default_rng(0); "
-                         f"got {type(rng).__name__}")
+    check_generator("rng", rng)
+    return T, batch, check_float_dtype("dtype", dtype)
 
 
 def _one_hot(symbols, size, dtype):
@@ -105,21 +104,21 @@ def adding(T, batch, rng, dtype=np.float64):
     targets : ndarray, shape (batch, T, 1), the target at ``[:, -1, 0]``
     mask : ndarray of bool, shape (batch, T), True at the last step
     """
-    _check_sizes("adding", T, batch, 10, rng)
+    T, batch, dtype = _check_sizes("adding", T, batch, 10, rng, dtype)
     return _marked_pair(T, batch, rng, dtype, lambda a, b: 0.5 * (a + b))
 
 
 def multiplication(T, batch, rng, dtype=np.float64):
     r"""The multiplication problem: as :func:`adding`, with target :math:`X_1 X_2`
     (:cite:`hochreiter1997`, :cite:`martens2011`). Needs T >= 10."""
-    _check_sizes("multiplication", T, batch, 10, rng)
+    T, batch, dtype = _check_sizes("multiplication", T, batch, 10, rng, dtype)
     return _marked_pair(T, batch, rng, dtype, lambda a, b: a * b)
 
 
 def _temporal_order(name, T, batch, rng, dtype, starts):
     """Symbols A, B (0, 1) at one step in each window [s T, (s + 0.1) T); distractors
     c..f (2..5) elsewhere; class = sum_i v_i 2^i."""
-    _check_sizes(name, T, batch, 10, rng)
+    T, batch, dtype = _check_sizes(name, T, batch, 10, rng, dtype)
     n = np.arange(batch)
     symbols = rng.integers(2, 6, size=(batch, T))
     label = np.zeros(batch, dtype=np.int64)
@@ -171,7 +170,7 @@ def permutation(T, batch, rng, dtype=np.float64):
     targets : ndarray of int, shape (batch, T), the first symbol at ``[:, -1]``
     mask : ndarray of bool, shape (batch, T), True at the last step
     """
-    _check_sizes("permutation", T, batch, 2, rng)
+    T, batch, dtype = _check_sizes("permutation", T, batch, 2, rng, dtype)
     symbols = rng.integers(2, 100, size=(batch, T))
     symbols[:, 0] = rng.integers(0, 2, size=batch)
     y = np.zeros((batch, T), dtype=np.int64)
@@ -201,7 +200,7 @@ def memorization(T, batch, rng, dtype=np.float64):
     mask : ndarray of bool, shape (batch, T), True at the last 10 steps
     """
     L = MEMORY_LENGTH
-    _check_sizes("memorization", T, batch, 2 * L + 1, rng)
+    T, batch, dtype = _check_sizes("memorization", T, batch, 2 * L + 1, rng, dtype)
     data = rng.integers(0, MEMORY_VALUES, size=(batch, L))
     symbols = np.full((batch, T), MEMORY_VALUES, dtype=np.int64)   # blank
     symbols[:, :L] = data
@@ -254,6 +253,20 @@ class Task:
     baseline_error: float
     reference: str
 
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ArgumentTypeError(f"name must be a non-empty string; got {self.name!r}")
+        check_choice("kind", self.kind, ("regression", "classification"))
+        for field in ("input_size", "output_size", "min_length"):
+            check_int(field, getattr(self, field))
+        if not callable(self.sampler):
+            raise ArgumentTypeError(f"sampler must be a callable sampler(T, batch, rng, "
+                                    f"dtype); got {type(self.sampler).__name__}")
+        check_number("baseline_loss", self.baseline_loss, low=0)
+        check_number("baseline_error", self.baseline_error, low=0, high=1)
+        if not isinstance(self.reference, str):
+            raise ArgumentTypeError(f"reference must be a string; got {self.reference!r}")
+
     def sample(self, T, batch, rng, dtype=np.float64):
         """Draw a batch: ``(inputs (N, T, D), targets, mask (N, T))``; see the module
         docstring for the shapes. Raises ValueError for T < ``min_length`` or a
@@ -278,18 +291,26 @@ class Task:
         -------
         wrong : ndarray of bool, shape (N,)
         """
-        check_array("predictions", predictions, ndim=3)
+        check_array("predictions", predictions, ndim=3)   # NaN predictions are refused
         N, T, K = predictions.shape
-        if K != self.output_size:
+        if K != self.output_size or N == 0 or T == 0:
             raise ValueError(f"predictions of the {self.name} task must have shape "
-                             f"(N, T, {self.output_size}); got {predictions.shape}")
-        check_shape("mask", mask, (N, T))
-        mask = mask.astype(bool)
+                             f"(N, T, {self.output_size}) with N, T >= 1; got "
+                             f"{predictions.shape}")
+        mask = check_mask("mask", mask, (N, T))
+        tolerance = check_number("tolerance", tolerance, low=0)
         if self.kind == "regression":
-            check_shape("targets", targets, (N, T, K))
+            check_array("targets", targets, shape=(N, T, K))
             err = np.where(mask[..., None], predictions - targets, 0.0)
             return (err ** 2).sum(axis=(1, 2)) > tolerance
-        check_shape("targets", targets, (N, T))
+        check_array("targets", targets, shape=(N, T), floating=False)
+        if targets.dtype.kind not in "iu":
+            raise ArgumentTypeError(f"targets of the {self.name} task must be an integer "
+                                    f"array of classes; got dtype {targets.dtype}")
+        tm = targets[mask]
+        if tm.size and (tm.min() < 0 or tm.max() >= K):
+            raise ValueError(f"targets must hold classes in [0, {K}) on masked steps; got "
+                             f"values from {tm.min()} to {tm.max()}")
         return ((predictions.argmax(axis=-1) != targets) & mask).any(axis=1)
 
     def error_rate(self, predictions, targets, mask, tolerance=REGRESSION_TOLERANCE):
@@ -300,6 +321,7 @@ class Task:
                 tolerance=REGRESSION_TOLERANCE):
         """True when fewer than ``threshold`` (1%) of the sequences are wrong, the
         criterion of :cite:`pascanu2013` (on a test batch of fresh sequences)."""
+        threshold = check_number("threshold", threshold, low=0, high=1, low_open=True)
         return self.error_rate(predictions, targets, mask, tolerance) < threshold
 
 
@@ -351,7 +373,8 @@ def get_task(name):
     Raises ValueError listing the known names for an unknown one.
     """
     if not isinstance(name, str):
-        raise ValueError(f"task name must be a string, one of {sorted(TASKS)}; got {name!r}")
+        raise ArgumentTypeError(f"task name must be a string, one of {sorted(TASKS)}; got "
+                                f"{name!r}")
     name = _ALIASES.get(name, name)
     check_choice("task name", name, TASKS)
     return TASKS[name]
