@@ -63,13 +63,13 @@ def draw_unrolled(ax, T, inputs=None, outputs=None, title=None):
     """
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-    if not isinstance(T, int) or T < 1:
-        raise ValueError(f"T must be a positive integer; got {T!r}")
-    inputs = [True] * T if inputs is None else list(inputs)
-    outputs = [True] * T if outputs is None else list(outputs)
-    for name, flags in (("inputs", inputs), ("outputs", outputs)):
-        if len(flags) != T:
-            raise ValueError(f"{name} must have length T={T}; got {len(flags)}")
+    from rnnlib._validation import check_int
+
+    _check_axes(ax)
+    T = check_int("T", T)
+    _check_title(title)
+    inputs = [True] * T if inputs is None else _check_flags("inputs", inputs, T)
+    outputs = [True] * T if outputs is None else _check_flags("outputs", outputs, T)
     colors = {"u": PALETTE[2], "h": PALETTE[0], "y": PALETTE[1]}
     w, hgt = 0.5, 0.36
 
@@ -130,9 +130,17 @@ def plot_state_heatmap(ax, h, title="Hidden states over time", cmap="RdBu_r",
     """
     import numpy as np
 
-    h = np.asarray(h)
-    if h.ndim != 2:
-        raise ValueError(f"h must have shape (T, H) (one sequence); got {h.shape}")
+    from rnnlib._validation import ArgumentTypeError, check_array, check_choice
+
+    _check_axes(ax)
+    check_array("h", h, ndim=2)
+    if 0 in h.shape:
+        raise ValueError(f"h must have shape (T, H) (one sequence) with T, H >= 1; got "
+                         f"{h.shape}")
+    check_choice("cmap", cmap, list(mpl.colormaps))
+    for name, text in (("title", title), ("colorbar_label", colorbar_label)):
+        if not isinstance(text, str):
+            raise ArgumentTypeError(f"{name} must be a string; got {type(text).__name__}")
     vmax = float(np.max(np.abs(h))) or 1.0
     T, H = h.shape
     image = ax.imshow(h.T, aspect="auto", cmap=cmap, vmin=-vmax, vmax=vmax,
@@ -699,3 +707,16 @@ def draw_encoder_decoder(ax, source_len=3, target_len=3, title=None):
     ax.text(xc + (target_len + 1) * dx / 2, 2.45, "decoder", ha="center", va="bottom",
             fontsize=9, color=dec)
     return _finish(ax, (0.3, xc + target_len * dx + 0.6), (-0.4, 2.8), title)
+
+
+def _check_flags(name, flags, T):
+    """A sequence of T bools (which steps of draw_unrolled have an input or output)."""
+    from rnnlib._validation import ArgumentTypeError, check_bool
+
+    if isinstance(flags, (str, bytes)) or not hasattr(flags, "__len__"):
+        raise ArgumentTypeError(f"{name} must be a sequence of {T} bools; got "
+                                f"{type(flags).__name__}")
+    flags = [check_bool(f"{name}[{i}]", f) for i, f in enumerate(flags)]
+    if len(flags) != T:
+        raise ValueError(f"{name} must have length T={T}; got {len(flags)}")
+    return flags
