@@ -66,8 +66,10 @@ $(VENV)/.browser-installed: requirements-browser.txt .ci/install-browser | $(BIN
 	$(BIN)/python -m pip install --quiet -r requirements-browser.txt
 	touch $@
 
+# JupyterLab 4 and jupyterlab-myst, which renders the chapters' MyST markup ({cite},
+# {doc}, {ref}, admonitions) in markdown cells as the book does.
 $(VENV)/.lab-installed: $(VENV)/.book-installed
-	$(BIN)/python -m pip install --quiet "jupyterlab>=4.2,<5"
+	$(BIN)/python -m pip install --quiet "jupyterlab>=4.2,<5" "jupyterlab-myst==2.7.0"
 	touch $@
 
 # --- the targets ------------------------------------------------------------------
@@ -113,9 +115,14 @@ test-browser: $(VENV)/.browser-installed
 	exit $$rc
 
 # Extra options for JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port 8889".
-LAB_ARGS ?=
+# .jupyter/jupyter_server_config.py saves the chapters without outputs and keeps new
+# notebooks in book/scratch/. The kernels inherit one BLAS thread per process, as in
+# the tests and the build (progress bars stay on: they are meant for Lab). JupyterLab
+# refuses to run as root unless told to (the README asks for root for `make test`).
 lab: $(VENV)/.lab-installed
-	$(BIN)/jupyter lab --ServerApp.root_dir=book $(LAB_ARGS)
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	  $(BIN)/jupyter lab --config=.jupyter/jupyter_server_config.py --ServerApp.root_dir=book \
+	  $$([ "$$(id -u)" -eq 0 ] && echo --allow-root) $(LAB_ARGS)
 
 clean:
 	rm -rf _build
