@@ -45,7 +45,8 @@ from .losses import temporal_softmax_loss
 
 __all__ = ["pad_sequences", "unpad", "length_buckets", "padding_fraction", "shift_right",
            "reversal_pairs", "Seq2Seq", "token_accuracy", "sequence_accuracy",
-           "inverse_sigmoid_decay", "PAD", "BOS", "EOS"]
+           "inverse_sigmoid_decay", "classifier_objective", "count_comparison",
+           "PAD", "BOS", "EOS"]
 
 #: The reserved symbols of the models here: padding, begin and end of sequence.
 PAD, BOS, EOS = 0, 1, 2
@@ -290,6 +291,80 @@ def _check_scored(name, pred, targets, mask):
         raise ValueError(f"{name} and targets must have the same shape; got {pred.shape} "
                          f"and {targets.shape}")
     return pred, targets, check_mask("mask", mask, targets.shape)
+
+
+def count_comparison(n, min_len, max_len, rng):
+    """A many-to-one task of variable length generated in code: is there more ``a``
+    than ``b``?
+
+    Sequences over the symbols a, b, c (ids 1, 2, 3; 0 is :data:`PAD`) have lengths
+    uniform on ``[min_len, max_len]`` and uniform symbols; the label is 1 when the count
+    of a exceeds the count of b, else 0 (ties are 0).
+
+    Parameters
+    ----------
+    n, min_len, max_len : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    sequences : list of ndarray of int64
+    labels : ndarray of int64, shape (n,)
+    """
+    n = check_int("n", n)
+    min_len = check_int("min_len", min_len)
+    max_len = check_int("max_len", max_len, low=min_len)
+    check_generator("rng", rng)
+    lengths = rng.integers(min_len, max_len + 1, size=n)
+    seqs = [rng.integers(1, 4, size=L).astype(np.int64) for L in lengths]
+    labels = np.array([int(np.sum(s == 1) > np.sum(s == 2)) for s in seqs], dtype=np.int64)
+    return seqs, labels
+
+
+def classifier_objective(model):
+    r"""``loss_and_grads(params, inputs, targets, mask)`` of a many-to-one classifier
+    with masks, for :func:`rnnlib.train.train`.
+
+    The model (e.g. ``Sequential([Embedding, LSTM, Dense])`` with
+    ``return_sequences=False``) reads the padded ids with their mask, so its output is
+    the readout of each sequence's state at its last valid step; the loss is the mean
+    softmax cross-entropy of one label per sequence,
+    :math:`L = -\frac1N \sum_n \log \operatorname{softmax}(y_n)_{c_n}`.
+
+    Parameters
+    ----------
+    model : rnnlib.layers.Layer
+        Returns scores (N, K) for ids (N, T); built on first use.
+
+    Returns
+    -------
+    callable
+        ``loss_and_grads(params, ids (N, T), labels (N,), mask (N, T)) -> (loss, grads,
+        scores)``; ``params`` must be None or ``model.params``.
+    """
+    from .layers import Layer
+    if not isinstance(model, Layer):
+        raise ArgumentTypeError(f"model must be a layer of rnnlib.layers; got "
+                                f"{type(model).__name__}")
+
+    def loss_and_grads(params, inputs, targets, mask):
+        if params is not None and model.built and set(params) != set(model.params):
+            raise ValueError("the classifier trains its own parameters: pass model.params")
+        scores = model.forward(inputs, mask)
+        if scores.ndim != 2:
+            raise ValueError(f"the model must return one score vector per sequence (N, K); "
+                             f"got shape {scores.shape}: set return_sequences=False on the "
+                             "last recurrent layer")
+        check_indices("targets", targets, scores.shape[1], ndim=1)
+        if targets.shape[0] != scores.shape[0]:
+            raise ValueError(f"targets must hold one label per sequence ({scores.shape[0]}); "
+                             f"got shape {targets.shape}")
+        loss, d = temporal_softmax_loss(scores[:, None], targets[:, None],
+                                        np.ones((len(targets), 1), dtype=bool))
+        model.backward(d[:, 0])
+        return loss, {k: g.copy() for k, g in model.grads.items()}, scores
+
+    return loss_and_grads
 
 
 class Seq2Seq:
