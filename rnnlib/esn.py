@@ -24,7 +24,8 @@ import os
 
 import numpy as np
 
-from ._validation import check_array, check_finite
+from ._validation import (check_array, check_bool, check_choice, check_generator,
+                          check_int, check_number)
 from .analysis import spectral_radius as _exact_spectral_radius
 from .io import load_archive, save_archive
 
@@ -34,29 +35,8 @@ FORMAT = "rnnlib-esn"
 VERSION = 1
 
 
-def _check_leak_rate(leak_rate):
-    if not (0.0 < leak_rate <= 1.0):
-        raise ValueError(f"leak_rate must be in (0, 1]; got {leak_rate!r}")
-    return float(leak_rate)
-
-
-def _check_nonnegative(name, value):
-    if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-    return float(value)
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
-
-
-def _check_rng(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("rng must be a numpy.random.Generator, e.g. "
-                         f"np.random.default_rng(0); got {type(rng).__name__}")
-    return rng
+def _leak_rate(leak_rate):
+    return check_number("leak_rate", leak_rate, low=0.0, high=1.0, low_open=True)
 
 
 def _as_batch(name, a, feature, size=None, dtype=None):
@@ -70,6 +50,10 @@ def _as_batch(name, a, feature, size=None, dtype=None):
                          f"({feature}={size}); got shape {a.shape}")
     if a.shape[-2] == 0:
         raise ValueError(f"{name} must hold at least one time step; got shape {a.shape}")
+    if a.ndim == 3 and a.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one sequence; got shape {a.shape}")
+    if a.shape[-1] == 0:
+        raise ValueError(f"{name} must have at least one feature; got shape {a.shape}")
     return (a, True) if a.ndim == 3 else (a[None], False)
 
 
@@ -119,14 +103,12 @@ def spectral_radius_estimate(W, *, n_iter=200, n_vectors=4, method="auto", rng=N
     H = W.shape[0]
     if W.shape != (H, H) or H == 0:
         raise ValueError(f"W must be a non-empty square matrix (H, H); got shape {W.shape}")
-    check_finite("W", W)
-    if method not in ("auto", "eig", "iterative"):
-        raise ValueError(f"method must be one of 'auto', 'eig', 'iterative'; got {method!r}")
-    n_iter = _check_positive_int("n_iter", n_iter)
-    n_vectors = _check_positive_int("n_vectors", n_vectors)
+    check_choice("method", method, ("auto", "eig", "iterative"))
+    n_iter = check_int("n_iter", n_iter)
+    n_vectors = check_int("n_vectors", n_vectors)
     if method == "eig" or (method == "auto" and H <= 256):
         return _exact_spectral_radius(W)
-    rng = np.random.default_rng(0) if rng is None else _check_rng(rng)
+    rng = np.random.default_rng(0) if rng is None else check_generator("rng", rng)
     V = rng.standard_normal((H, n_vectors))
     V /= np.linalg.norm(V, axis=0)
     log_growth = np.empty((n_iter, n_vectors))
@@ -170,16 +152,14 @@ def init_reservoir(n_inputs, n_units, *, spectral_radius=0.9, sparsity=0.9,
         spectral radius.
     b : ndarray, shape (H,)
     """
-    D = _check_positive_int("n_inputs", n_inputs)
-    H = _check_positive_int("n_units", n_units)
-    if not (np.isfinite(spectral_radius) and spectral_radius > 0):
-        raise ValueError(f"spectral_radius must be > 0; got {spectral_radius!r}")
-    if not (0.0 <= sparsity < 1.0):
-        raise ValueError(f"sparsity must be in [0, 1) (the fraction of zero weights); "
-                         f"got {sparsity!r}")
-    input_scaling = _check_nonnegative("input_scaling", input_scaling)
-    bias_scaling = _check_nonnegative("bias_scaling", bias_scaling)
-    _check_rng(rng)
+    D = check_int("n_inputs", n_inputs)
+    H = check_int("n_units", n_units)
+    spectral_radius = check_number("spectral_radius", spectral_radius, low=0.0, low_open=True)
+    sparsity = check_number("sparsity (the fraction of zero weights)", sparsity, low=0.0,
+                            high=1.0, high_open=True)
+    input_scaling = check_number("input_scaling", input_scaling, low=0.0)
+    bias_scaling = check_number("bias_scaling", bias_scaling, low=0.0)
+    check_generator("rng", rng)
     W_uh = rng.uniform(-input_scaling, input_scaling, size=(D, H))
     W_hh = rng.standard_normal((H, H))
     W_hh *= rng.random((H, H)) >= sparsity
@@ -243,7 +223,7 @@ def reservoir_states(u, W_uh, W_hh, b, leak_rate=1.0, h0=None, *, W_yh=None, fee
     H = W_uh.shape[1]
     check_array("W_hh", W_hh, shape=(H, H), dtype=dtype)
     check_array("b", b, shape=(H,), dtype=dtype)
-    leak_rate = _check_leak_rate(leak_rate)
+    leak_rate = _leak_rate(leak_rate)
     if h0 is None:
         h = np.zeros((N, H), dtype=dtype)
     else:
@@ -304,13 +284,14 @@ def ridge_readout(states, targets, ridge=1e-8):
         raise ValueError("states and targets must have shapes (T, H) and (T, K) (or "
                          f"(N, T, H) and (N, T, K)) with the same T; got {states.shape} "
                          f"and {targets.shape}")
-    ridge = _check_nonnegative("ridge", ridge)
+    ridge = check_number("ridge", ridge, low=0.0)
     H, K = states.shape[-1], targets.shape[-1]
+    if states.size == 0 and H > 0:
+        raise ValueError(f"states must hold at least one time step; got shape {states.shape}")
+    if H == 0 or K == 0:
+        raise ValueError("states and targets must have at least one feature; got shapes "
+                         f"{states.shape} and {targets.shape}")
     X, Y = states.reshape(-1, H), targets.reshape(-1, K)
-    if X.shape[0] == 0:
-        raise ValueError("states must hold at least one time step")
-    check_finite("states", X)
-    check_finite("targets", Y)
     h_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
     Xc, Yc = X - h_mean, Y - y_mean
     A = Xc.T @ Xc
@@ -349,10 +330,9 @@ def echo_state_property(u, W_uh, W_hh, b, leak_rate=1.0, *, n_states=2, rng, tol
     """
     check_array("u", u, ndim=2)
     check_array("W_hh", W_hh, ndim=2)
-    if isinstance(n_states, bool) or not isinstance(n_states, (int, np.integer)) \
-            or n_states < 2:
-        raise ValueError(f"n_states must be an integer >= 2; got {n_states!r}")
-    _check_rng(rng)
+    n_states = check_int("n_states", n_states, low=2)
+    check_generator("rng", rng)
+    tol = check_number("tol", tol, low=0.0)
     H = W_hh.shape[0]
     h0 = rng.uniform(-1.0, 1.0, size=(n_states, H)).astype(u.dtype)
     u_batch = np.broadcast_to(u, (n_states,) + u.shape)
@@ -404,10 +384,11 @@ class EchoStateNetwork:
     def __init__(self, n_inputs, n_units, *, n_outputs=None, spectral_radius=0.9,
                  sparsity=0.9, input_scaling=1.0, bias_scaling=0.0, leak_rate=1.0,
                  feedback_scaling=0.0, ridge=1e-8, rng):
-        self.leak_rate = _check_leak_rate(leak_rate)
-        self.ridge = _check_nonnegative("ridge", ridge)
-        feedback_scaling = _check_nonnegative("feedback_scaling", feedback_scaling)
-        K = n_inputs if n_outputs is None else _check_positive_int("n_outputs", n_outputs)
+        n_inputs = check_int("n_inputs", n_inputs)
+        self.leak_rate = _leak_rate(leak_rate)
+        self.ridge = check_number("ridge", ridge, low=0.0)
+        feedback_scaling = check_number("feedback_scaling", feedback_scaling, low=0.0)
+        K = n_inputs if n_outputs is None else check_int("n_outputs", n_outputs)
         self.W_uh, self.W_hh, self.b = init_reservoir(
             n_inputs, n_units, spectral_radius=spectral_radius, sparsity=sparsity,
             input_scaling=input_scaling, bias_scaling=bias_scaling, rng=rng)
@@ -455,10 +436,7 @@ class EchoStateNetwork:
             raise ValueError(f"y must have shape {u.shape[:-1] + (self.n_outputs,)} "
                              f"matching u; got {y.shape}")
         T = u3.shape[1]
-        if isinstance(washout, bool) or not isinstance(washout, (int, np.integer)) \
-                or not 0 <= washout < T:
-            raise ValueError(f"washout must be an integer in [0, T) with T={T}; "
-                             f"got {washout!r}")
+        washout = check_int(f"washout (T={T} steps)", washout, low=0, high=T - 1)
         feedback = None
         if self.W_yh is not None:
             feedback = np.zeros_like(y3)
@@ -492,6 +470,7 @@ class EchoStateNetwork:
             Only if ``return_state``.
         """
         self._check_fitted()
+        return_state = check_bool("return_state", return_state)
         if feedback is not None and self.W_yh is None:
             raise ValueError("feedback is given but this network has no output feedback "
                              "(feedback_scaling=0)")
@@ -529,12 +508,14 @@ class EchoStateNetwork:
         y : ndarray, shape (n_steps, K) or (N, n_steps, K)
         """
         self._check_fitted()
-        n_steps = _check_positive_int("n_steps", n_steps)
+        n_steps = check_int("n_steps", n_steps)
         D = self.W_uh.shape[0]
         if self.n_outputs != D:
             raise ValueError(f"generate feeds outputs back as inputs and needs n_outputs "
                              f"== n_inputs; got {self.n_outputs} and {D}")
         check_array("h0", h0, dtype=self.W_hh.dtype)
+        if h0.ndim == 2 and h0.shape[0] == 0:
+            raise ValueError(f"h0 must hold at least one state; got shape {h0.shape}")
         batched = h0.ndim == 2
         h = self._initial_state(h0, h0.shape[0] if batched else 1, batched)
         first = self._readout(h)
@@ -562,9 +543,21 @@ class EchoStateNetwork:
             y_prev = out[:, t] = self._readout(h)
         return out, h
 
+    def _arrays(self):
+        """The arrays that :meth:`save` writes, by their names in the file."""
+        arrays = dict(W_uh=self.W_uh, W_hh=self.W_hh, b=self.b, W_hy=self.W_hy, b_y=self.b_y,
+                      state_=self.state_, leak_rate=np.array(self.leak_rate),
+                      ridge=np.array(self.ridge))
+        if self.W_yh is not None:
+            arrays["W_yh"] = self.W_yh
+        return arrays
+
     def save(self, path):
         """Save the network to a NumPy ``.npz`` file (no pickle), with a format marker
         and version. Load it with :meth:`EchoStateNetwork.load`.
+
+        The arrays are checked as :meth:`load` checks them before anything is written,
+        so a file written by ``save`` always loads.
 
         Parameters
         ----------
@@ -577,35 +570,88 @@ class EchoStateNetwork:
             The file written.
         """
         self._check_fitted()
-        arrays = dict(W_uh=self.W_uh, W_hh=self.W_hh, b=self.b, W_hy=self.W_hy, b_y=self.b_y,
-                      state_=self.state_, leak_rate=np.array(self.leak_rate),
-                      ridge=np.array(self.ridge))
-        if self.W_yh is not None:
-            arrays["W_yh"] = self.W_yh
+        arrays = self._arrays()
+        _check_saved_arrays(arrays, "the network to save")
         return save_archive(path, FORMAT, VERSION, arrays)
 
     @classmethod
     def load(cls, path):
         """Load a network saved by :meth:`save`; it gives identical predictions.
 
+        Every entry is checked before the network is built: the names (no entry
+        missing or unexpected), the shapes (``W_uh`` (D, H), ``W_hh`` (H, H), ``b`` (H,),
+        ``W_hy`` (H, K), ``b_y`` (K,), ``state_`` (H,) or (N, H), ``W_yh`` (K, H)), one
+        float32 or float64 dtype for all arrays, finite values, ``leak_rate`` in (0, 1] and
+        ``ridge`` >= 0.
+
         Raises
         ------
         ValueError
             If ``path`` is not an ``.npz`` file written by :meth:`save` (or was written
-            by an incompatible version, or misses arrays).
+            by an incompatible version, or misses arrays, or holds arrays of the wrong
+            shape, dtype or value).
         FileNotFoundError
             If there is no file at ``path``.
         """
         data = load_archive(path, FORMAT, VERSION, "a saved EchoStateNetwork")
-        missing = {"W_uh", "W_hh", "b", "W_hy", "b_y", "state_", "leak_rate", "ridge"} - set(data)
-        if missing:
-            raise ValueError(f"{os.fspath(path)!r} is not a complete saved "
-                             f"EchoStateNetwork: missing {sorted(missing)}")
+        del data["__format__"], data["__version__"]
+        where = f"{os.fspath(path)!r}"
+        leak_rate, ridge = _check_saved_arrays(data, where)
         esn = cls.__new__(cls)
         for name in ("W_uh", "W_hh", "b", "W_hy", "b_y", "state_"):
             setattr(esn, name, data[name])
         esn.W_yh = data.get("W_yh")
-        esn.leak_rate = float(data["leak_rate"])
-        esn.ridge = float(data["ridge"])
+        esn.leak_rate, esn.ridge = leak_rate, ridge
         esn.n_outputs = esn.W_hy.shape[1]
         return esn
+
+
+_SAVED = ("W_uh", "W_hh", "b", "W_hy", "b_y", "state_", "leak_rate", "ridge")
+
+
+def _check_saved_arrays(data, where):
+    """Check the arrays of a saved network (names, shapes, dtypes, values) and return
+    ``(leak_rate, ridge)`` as floats; ``where`` names the file in the messages."""
+    missing = set(_SAVED) - set(data)
+    unexpected = set(data) - set(_SAVED) - {"W_yh"}
+    if missing or unexpected:
+        raise ValueError(f"{where} is not a complete saved EchoStateNetwork: "
+                         + (f"missing {sorted(missing)}" if missing else "")
+                         + ("; " if missing and unexpected else "")
+                         + (f"unexpected {sorted(unexpected)}" if unexpected else ""))
+
+    def array(name, **kwargs):
+        try:
+            return check_array(name, data[name], **kwargs)
+        except ValueError as err:
+            raise type(err)(f"{where}: {err}") from None
+
+    W_uh = array("W_uh", ndim=2)
+    dtype = W_uh.dtype
+    D, H = W_uh.shape
+    if D == 0 or H == 0:
+        raise ValueError(f"{where}: W_uh must have shape (D, H) with D, H >= 1; got {W_uh.shape}")
+    array("W_hh", shape=(H, H), dtype=dtype)
+    array("b", shape=(H,), dtype=dtype)
+    W_hy = array("W_hy", ndim=2, dtype=dtype)
+    if W_hy.shape[0] != H or W_hy.shape[1] == 0:
+        raise ValueError(f"{where}: W_hy must have shape (H, K) with H={H} and K >= 1; "
+                         f"got {W_hy.shape}")
+    K = W_hy.shape[1]
+    array("b_y", shape=(K,), dtype=dtype)
+    state = array("state_", dtype=dtype)
+    if not (state.shape == (H,) or (state.ndim == 2 and state.shape[1] == H
+                                    and state.shape[0] >= 1)):
+        raise ValueError(f"{where}: state_ must have shape ({H},) or (N, {H}); "
+                         f"got {state.shape}")
+    if "W_yh" in data:
+        array("W_yh", shape=(K, H), dtype=dtype)
+    scalars = []
+    for name, bounds in (("leak_rate", dict(low=0.0, high=1.0, low_open=True)),
+                         ("ridge", dict(low=0.0))):
+        value = array(name, shape=())
+        try:
+            scalars.append(check_number(name, value.item(), **bounds))
+        except ValueError as err:
+            raise type(err)(f"{where}: {err}") from None
+    return tuple(scalars)

@@ -339,3 +339,264 @@ def test_esn_rejects_bad_input():
     two_out.fit(np.ones((20, 1)), np.ones((20, 2)), washout=5)
     with pytest.raises(ValueError, match="n_outputs == n_inputs"):
         two_out.generate(5, two_out.state_)
+
+
+# ---------------------------------------------------------------- bad input (issue 12)
+
+def _fitted(seed=0, feedback_scaling=0.0):
+    x = sine(300, period=25.0)
+    esn = EchoStateNetwork(1, 20, sparsity=0.5, feedback_scaling=feedback_scaling, ridge=1e-8,
+                           rng=np.random.default_rng(seed))
+    return esn.fit(x[:-1, None], x[1:, None], washout=20), x
+
+
+@pytest.mark.parametrize("value", [0.0, -0.5, 1.5, 7, np.nan, np.inf, True, "0.5", None])
+def test_leak_rate_must_be_a_number_in_the_half_open_unit_interval(value):
+    W_uh, W_hh, b = small_reservoir()
+    with pytest.raises(ValueError, match="leak_rate"):
+        reservoir_states(np.ones((10, 2)), W_uh, W_hh, b, value)
+    with pytest.raises(ValueError, match="leak_rate"):
+        EchoStateNetwork(1, 10, leak_rate=value, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("value", [-5.0, -1e-300, np.nan, np.inf, False, "1e-8", None])
+def test_ridge_must_be_a_finite_number_at_least_zero(value):
+    with pytest.raises(ValueError, match="ridge"):
+        ridge_readout(np.ones((10, 4)), np.ones((10, 1)), value)
+    with pytest.raises(ValueError, match="ridge"):
+        EchoStateNetwork(1, 10, ridge=value, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_inputs=1.0), "n_inputs"), (dict(n_inputs=True), "n_inputs"),
+    (dict(n_units="10"), "n_units"), (dict(n_units=-3), "n_units"),
+    (dict(spectral_radius=np.nan), "spectral_radius"), (dict(spectral_radius=np.inf), "spectral_radius"),
+    (dict(spectral_radius=True), "spectral_radius"), (dict(sparsity=np.nan), "sparsity"),
+    (dict(sparsity="0.9"), "sparsity"), (dict(input_scaling=np.nan), "input_scaling"),
+    (dict(bias_scaling=-0.1), "bias_scaling"), (dict(bias_scaling=np.inf), "bias_scaling"),
+    (dict(rng=np.random.RandomState(0)), "Generator"), (dict(rng=None), "Generator"),
+])
+def test_init_reservoir_refuses_non_numbers_and_non_finite_options(kwargs, match):
+    args = dict(n_inputs=1, n_units=10, rng=np.random.default_rng(0))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        init_reservoir(**args)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_outputs=0), "n_outputs"), (dict(n_outputs=1.5), "n_outputs"),
+    (dict(feedback_scaling=np.nan), "feedback_scaling"), (dict(feedback_scaling=-1.0), "feedback_scaling"),
+    (dict(n_inputs="1"), "n_inputs"), (dict(rng=1), "Generator"),
+])
+def test_esn_constructor_refuses_bad_options(kwargs, match):
+    args = dict(n_inputs=1, n_units=10, rng=np.random.default_rng(0))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        EchoStateNetwork(**args)
+
+
+class _Subclass(np.ndarray):
+    "An ndarray subclass (as np.matrix or a masked array), which the checks refuse."
+
+
+def _with_nan(a):
+    a = a.copy()
+    a.flat[a.size // 2] = np.nan
+    return a
+
+
+@pytest.mark.parametrize("name", ["u", "W_uh", "W_hh", "b", "h0", "W_yh", "feedback"])
+@pytest.mark.parametrize("bad", ["nan", "inf", "int", "float16", "subclass", "complex", "list"])
+def test_reservoir_states_refuse_non_finite_and_wrongly_typed_arrays(name, bad):
+    rng = np.random.default_rng(11)
+    W_uh, W_hh, b = small_reservoir()
+    args = dict(u=rng.standard_normal((10, 2)), W_uh=W_uh, W_hh=W_hh, b=b, leak_rate=0.5,
+                h0=np.zeros(30), W_yh=np.ones((1, 30)), feedback=np.ones((10, 1)))
+    a = args[name]
+    args[name] = {"nan": lambda: _with_nan(a), "inf": lambda: np.where(a == a.flat[0], np.inf, a),
+                  "int": lambda: a.astype(int), "float16": lambda: a.astype(np.float16),
+                  "subclass": lambda: a.view(_Subclass), "complex": lambda: a.astype(np.complex128),
+                  "list": lambda: a.tolist()}[bad]()
+    with pytest.raises(ValueError, match=name):
+        reservoir_states(**args)
+
+
+def test_reservoir_states_refuse_empty_batches_and_features():
+    W_uh, W_hh, b = small_reservoir()
+    with pytest.raises(ValueError, match="at least one sequence"):
+        reservoir_states(np.ones((0, 10, 2)), W_uh, W_hh, b)
+    with pytest.raises(ValueError, match="at least one time step"):
+        reservoir_states(np.ones((3, 0, 2)), W_uh, W_hh, b)
+
+
+@pytest.mark.parametrize("states, targets, match", [
+    (np.ones((0, 4)), np.ones((0, 1)), "at least one time step"),
+    (np.ones((10, 0)), np.ones((10, 1)), "at least one feature"),
+    (np.ones((10, 4)), np.ones((10, 0)), "at least one feature"),
+    (np.ones((10, 4)), np.full((10, 1), np.inf), "targets must be finite"),
+    (np.ones((10, 4), dtype=int), np.ones((10, 1)), "states must be float32 or float64"),
+    (np.ones((10, 4)), np.ones((10, 1), dtype=np.float32), "dtype"),
+    (np.ones((10, 4)).tolist(), np.ones((10, 1)), "states must be a NumPy array"),
+])
+def test_ridge_readout_refuses_empty_non_finite_and_mistyped_data(states, targets, match):
+    with pytest.raises(ValueError, match=match):
+        ridge_readout(states, targets, 1e-8)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_iter=2.0), "n_iter"), (dict(n_vectors=0), "n_vectors"), (dict(n_vectors=True), "n_vectors"),
+    (dict(method=None), "method"), (dict(rng=0, method="iterative"), "Generator"),
+])
+def test_spectral_radius_estimate_refuses_bad_options(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        spectral_radius_estimate(np.eye(300), **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_states=2.0), "n_states"), (dict(n_states=True), "n_states"),
+    (dict(tol=-1.0), "tol"), (dict(tol=np.nan), "tol"), (dict(rng=None), "Generator"),
+    (dict(u=np.full((5, 1), np.nan)), "u must be finite"), (dict(leak_rate=2.0), "leak_rate"),
+])
+def test_echo_state_property_refuses_bad_input(kwargs, match):
+    W_uh, W_hh, b = small_reservoir(D=1)
+    args = dict(u=np.zeros((5, 1)), W_uh=W_uh, W_hh=W_hh, b=b, rng=np.random.default_rng(0))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        echo_state_property(**args)
+
+
+def test_fit_predict_generate_refuse_bad_input():
+    esn, x = _fitted()
+    u = x[:50, None]
+    for bad, match in ((_with_nan(u), "u must be finite"), (u.astype(np.float32), "dtype"),
+                       (u.astype(int), "float32 or float64"), (np.ones((0, 50, 1)), "at least one sequence")):
+        with pytest.raises(ValueError, match=match):
+            esn.fit(bad, u)
+        with pytest.raises(ValueError, match=match):
+            esn.predict(bad)
+    with pytest.raises(ValueError, match="y must be finite"):
+        esn.fit(u, _with_nan(u))
+    for washout in (-1, 2.0, True, 50):
+        with pytest.raises(ValueError, match="washout"):
+            esn.fit(u, u, washout=washout)
+    with pytest.raises(ValueError, match="return_state"):
+        esn.predict(u, return_state=1)
+    with pytest.raises(ValueError, match="h0 must be finite"):
+        esn.predict(u, h0=_with_nan(esn.state_))
+    for n_steps in (0, 3.0, True, "5"):
+        with pytest.raises(ValueError, match="n_steps"):
+            esn.generate(n_steps, esn.state_)
+    with pytest.raises(ValueError, match="h0 must be finite"):
+        esn.generate(5, _with_nan(esn.state_))
+    with pytest.raises(ValueError, match="h0 must hold at least one state"):
+        esn.generate(5, np.zeros((0, 20)))
+    with pytest.raises(ValueError, match="h0 must be a NumPy array"):
+        esn.generate(5, esn.state_.tolist())
+    fb_esn, _ = _fitted(feedback_scaling=0.3)
+    with pytest.raises(ValueError, match="feedback must be finite"):
+        fb_esn.predict(u, feedback=_with_nan(u))
+
+
+# ---------------------------------------------------------------- saving and loading
+
+def _saved(tmp_path, feedback_scaling=0.3):
+    esn, _ = _fitted(feedback_scaling=feedback_scaling)
+    path = esn.save(tmp_path / "esn.npz")
+    data = dict(np.load(path, allow_pickle=False))
+    return path, data
+
+
+def _rewrite(path, data, **changes):
+    data = dict(data, **changes)
+    for k in [k for k, v in changes.items() if v is None]:
+        del data[k]
+    np.savez(path, **data)
+    return path
+
+
+@pytest.mark.parametrize("changes, match", [
+    (dict(leak_rate=np.array(7.0)), "leak_rate must be"),
+    (dict(leak_rate=np.array(0.0)), "leak_rate must be"),
+    (dict(leak_rate=np.array(np.nan)), "leak_rate must be finite"),
+    (dict(leak_rate=np.array([0.5])), "leak_rate must have shape"),
+    (dict(leak_rate=np.array("0.5")), "leak_rate must be float32 or float64"),
+    (dict(ridge=np.array(-5.0)), "ridge must be"),
+    (dict(ridge=np.array(np.inf)), "ridge must be finite"),
+    (dict(ridge=np.array(1, dtype=int)), "ridge must be float32 or float64"),
+    (dict(W_hh=np.full((20, 20), np.nan)), "W_hh must be finite"),
+    (dict(W_hy=np.full((20, 1), np.inf)), "W_hy must be finite"),
+    (dict(b=np.zeros(21)), "b must have shape"),
+    (dict(W_hh=np.zeros((20, 21))), "W_hh must have shape"),
+    (dict(W_uh=np.zeros(20)), "W_uh must have 2 dimensions"),
+    (dict(W_uh=np.zeros((0, 20))), "W_uh must have shape"),
+    (dict(W_hy=np.zeros((19, 1))), "W_hy must have shape"),
+    (dict(W_hy=np.zeros((20, 0)), b_y=np.zeros(0)), "W_hy must have shape"),
+    (dict(b_y=np.zeros(2)), "b_y must have shape"),
+    (dict(state_=np.zeros(7)), "state_ must have shape"),
+    (dict(state_=np.zeros((0, 20))), "state_ must have shape"),
+    (dict(W_yh=np.zeros((1, 7))), "W_yh must have shape"),
+    (dict(W_hh=np.zeros((20, 20), dtype=np.float32)), "dtype"),
+    (dict(W_uh=np.zeros((1, 20), dtype=np.int64)), "W_uh must be float32 or float64"),
+    (dict(b=np.zeros(20, dtype=np.complex128)), "b must be float32 or float64"),
+    (dict(extra=np.zeros(3)), "unexpected"),
+    (dict(state_=None), "missing"),
+])
+def test_load_validates_every_field_before_building(tmp_path, changes, match):
+    path, data = _saved(tmp_path)
+    _rewrite(path, data, **changes)
+    with pytest.raises(ValueError, match=match) as err:
+        EchoStateNetwork.load(path)
+    assert "esn.npz" in str(err.value)
+
+
+def test_load_refuses_a_file_claiming_a_huge_reservoir_without_building_it(tmp_path):
+    path, data = _saved(tmp_path)
+    _rewrite(path, data, W_uh=np.zeros((1, 100_000)))
+    with pytest.raises(ValueError, match="W_hh must have shape"):
+        EchoStateNetwork.load(path)
+
+
+def test_load_refuses_pickled_object_arrays(tmp_path):
+    path, data = _saved(tmp_path)
+    data["W_hh"] = np.array([{"evil": 1}], dtype=object)
+    np.savez(path, **data)
+    with pytest.raises(ValueError, match="not a saved EchoStateNetwork"):
+        EchoStateNetwork.load(path)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("feedback_scaling", [0.0, 0.3])
+@pytest.mark.parametrize("batched", [False, True])
+def test_what_save_writes_always_loads_and_predicts_the_same(tmp_path, dtype, feedback_scaling,
+                                                             batched):
+    esn, x = _fitted(feedback_scaling=feedback_scaling)
+    for name in ("W_uh", "W_hh", "b", "W_yh"):
+        if getattr(esn, name) is not None:
+            setattr(esn, name, getattr(esn, name).astype(dtype))
+    u = np.stack([x[:-1], -x[:-1]])[..., None].astype(dtype)
+    esn.fit(u if batched else u[0], u if batched else u[0], washout=20)
+    path = esn.save(tmp_path / "m")
+    with np.load(path, allow_pickle=False) as data:        # no pickle needed to read it
+        assert all(data[k].dtype != object for k in data.files)
+    loaded = EchoStateNetwork.load(path)
+    assert loaded.W_hh.dtype == dtype and loaded.state_.shape == esn.state_.shape
+    np.testing.assert_array_equal(loaded.generate(10, loaded.state_), esn.generate(10, esn.state_))
+
+
+@pytest.mark.parametrize("attribute, value, match", [
+    ("leak_rate", 7.0, "leak_rate"), ("ridge", -5.0, "ridge"),
+    ("W_hy", np.full((20, 1), np.nan), "W_hy must be finite"),
+    ("b_y", np.zeros(3), "b_y must have shape"),
+])
+def test_save_refuses_a_network_that_would_not_load(tmp_path, attribute, value, match):
+    esn, _ = _fitted()
+    setattr(esn, attribute, value)
+    with pytest.raises(ValueError, match=match):
+        esn.save(tmp_path / "bad.npz")
+    assert not (tmp_path / "bad.npz").exists()
+
+
+def test_esn_module_keeps_no_private_copy_of_the_shared_checks():
+    import rnnlib.esn as esn_module
+    for name in ("_check_leak_rate", "_check_nonnegative", "_check_positive_int", "_check_rng"):
+        assert not hasattr(esn_module, name)
