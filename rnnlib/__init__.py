@@ -30,7 +30,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "analysis", "cells", "charlm", "esn", "experiments", "gates", "hf", "init", "interop", "io", "layers",
     "linear_recurrence", "models",
-    "plotting", "regularizers", "rtrl", "signals", "sliders", "stats", "tasks", "train",
+    "plotting", "regularizers", "rtrl", "seq2seq", "signals", "sliders", "stats", "tasks", "train",
 )
 
 

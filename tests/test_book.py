@@ -19,7 +19,7 @@ MARKDOWN_PAGES = sorted(BOOK.glob("*.md"))
 # The chapters in the order of the primer, and the keys every author may cite.
 CHAPTER_ORDER = [
     "notation", "bptt", "difficulties", "esn", "initialization", "second_order",
-    "clipping", "lstm", "extensions", "linear_recurrences",
+    "clipping", "lstm", "extensions", "seq2seq", "linear_recurrences",
 ]
 REQUIRED_KEYS = """
     rumelhart1986 werbos1990 williams1989 hochreiter1991 hochreiter1997 bengio1994
