@@ -273,3 +273,54 @@ def test_bad_model_arguments_are_refused():
         m.sample_decode(X, 3, rng=None)
     with pytest.raises(TypeError):
         m.greedy_decode(X, 2.5)
+
+
+# -- many-to-one classifier ---------------------------------------------------------------
+
+def classifier(seed=0):
+    from rnnlib.layers import LSTM, Dense, Embedding, Sequential
+    model = Sequential([Embedding(4, 3), LSTM(4), Dense(2)], seed=seed)
+    model.build((None, None))
+    return model
+
+
+def test_count_comparison_labels_compare_counts():
+    seqs, labels = s2s.count_comparison(200, 1, 9, np.random.default_rng(0))
+    assert labels.shape == (200,) and 0 < labels.mean() < 1
+    for s, c in zip(seqs, labels):
+        assert 1 <= len(s) <= 9 and np.all((s >= 1) & (s <= 3))
+        assert c == int(np.sum(s == 1) > np.sum(s == 2))
+
+
+def test_classifier_objective_gradients_and_padding():
+    seqs, labels = s2s.count_comparison(5, 1, 6, np.random.default_rng(1))
+    X, M = s2s.pad_sequences(seqs)
+    model = classifier()
+    f = s2s.classifier_objective(model)
+    loss, grads, scores = f(None, X, labels, M)
+    assert scores.shape == (5, 2)
+    value = lambda _: f(None, X, labels, M)[0]
+    for k, p in model.params.items():
+        err = rel_error(grads[k], numerical_gradient(value, p))
+        assert err < 1e-6, f"d{k}: relative error {err:.1e}"
+    alone = [f(None, s[None], labels[n:n + 1], None) for n, s in enumerate(seqs)]
+    assert loss == pytest.approx(np.mean([a[0] for a in alone]), rel=1e-12)
+    assert np.allclose(scores, np.concatenate([a[2] for a in alone]), atol=1e-12)
+    for k in grads:
+        assert np.allclose(grads[k], np.mean([a[1][k] for a in alone], axis=0), atol=1e-12), k
+
+
+def test_classifier_objective_refuses_bad_models_and_labels():
+    from rnnlib.layers import LSTM, Embedding, Sequential
+    with pytest.raises(TypeError, match="layer"):
+        s2s.classifier_objective(lambda x: x)
+    seqs, labels = s2s.count_comparison(4, 2, 4, np.random.default_rng(0))
+    X, M = s2s.pad_sequences(seqs)
+    per_step = Sequential([Embedding(4, 3), LSTM(2, return_sequences=True)], seed=0)
+    with pytest.raises(ValueError, match="return_sequences"):
+        s2s.classifier_objective(per_step)(None, X, labels, M)
+    f = s2s.classifier_objective(classifier())
+    with pytest.raises(ValueError, match=r"\[0, 2\)"):
+        f(None, X, labels + 5, M)
+    with pytest.raises(ValueError, match="one label per sequence"):
+        f(None, X, labels[:2], M)
