@@ -1,76 +1,97 @@
-r"""Speed of rnnlib's sequence functions against ``torch.nn.RNN/LSTM/GRU`` on the CPU.
+r"""Speed of rnnlib's sequence functions against ``torch.nn.RNN/LSTM/GRU`` on the CPU,
+each library in its own process.
 
 Usage::
 
-    python benchmarks/bench.py [--quick] [--repeats K] [--models rnn,lstm,gru]
-                               [--dtypes float32,float64] [--shapes S0,S1,S2]
-                               [--keep-freed-memory] [--json out.json]
+    python benchmarks/bench.py [--quick] [--out book/data/bench.json]
+        [--models rnn,lstm,gru] [--dtypes float32,float64] [--shapes S0,S1,S2]
+        [--threads default,1] [--rounds R] [--repeats K] [--min-time SECONDS]
+        [--unset-coretype] [--keep-freed-memory] [--throughput-steps S]
 
-Set the BLAS thread count in the environment (``OPENBLAS_NUM_THREADS=1``); torch gets
-the same number of threads as NumPy's BLAS, and both are printed.
+The parent process (this script) never imports rnnlib or torch. For every thread
+setting x model x dtype x shape it starts child processes (``sys.executable`` running
+this file with ``--child``), one per library:
 
-What is measured, per model x dtype x shape:
+* ``rnnlib``: rnnlib's ``*_forward`` / ``*_backward``, and in the same process the *GEMM
+  floor* (:func:`gemm_floor`), the matrix products of the pass alone on NumPy's BLAS;
+* ``torch``: ``torch.nn.RNN/LSTM/GRU`` as a user gets it;
+* ``torch-nodnn``: the same with ``torch.backends.mkldnn.enabled = False``, started only
+  for the rows where the ``torch`` child saw oneDNN's fused kernel in its profile (the
+  float32 LSTM); elsewhere the ``torch`` child already ran without oneDNN and its times
+  are the "without oneDNN" times.
 
-* ``fwd``: the sequence forward pass with everything the backward pass needs kept
-  (rnnlib's cache; torch with autograd recording, since inputs and weights require
-  gradients).
-* ``fwd+bwd``: forward, then the gradients with respect to the inputs x, the initial
-  state h0 and all weights, for the upstream gradient dh on every hidden state
-  (torch: ``(out * dh).sum().backward()``, rnnlib: ``*_backward(dh, cache)``).
+Every child builds the same inputs and weights from the same seed (:func:`case_arrays`,
+NumPy only; the rnnlib child converts the torch-layout weights with
+:func:`rnnlib.interop.weights_from_torch`), and reports a checksum of its outputs and
+input gradients, which the parent compares. The children of one row run in ``--rounds``
+rounds, the order of the libraries reversed every other round (rnnlib, torch, torch,
+rnnlib, ...); each child times ``--repeats`` loops of at least ``--min-time`` seconds per
+pass after warm-up calls. Two passes per row:
 
-The two libraries are interleaved in every repetition, after warm-up runs; each
-repetition times a loop of calls lasting at least ``--min-time`` seconds. The table shows
-the median time per call with the min-max over repetitions, the ratio rnnlib / torch of
-the medians, and the GFLOP/s reached. The FLOP count covers the matrix products only,
-:math:`2mnk` each, with G gate blocks (1 RNN, 3 GRU, 4 LSTM):
-forward :math:`2NTGH(D + H)` (input projection and recurrent product), forward+backward
-three times that (plus dx, dh through W_hh, dWx and dWh). Element-wise work is not
-counted. The reference rate is ``np.matmul`` of two 1024 x 1024 matrices of the same
-dtype, measured in the same run.
+* ``fwd``: the forward pass keeping what the backward pass needs (rnnlib's cache; torch
+  with autograd recording, since inputs and weights require gradients);
+* ``fwd+bwd``: forward, then the gradients for x, h0 and all weights, for an upstream
+  gradient dh on every hidden state (torch: ``(out * dh).sum().backward()``).
 
-Two columns explain the ratio: ``floor/torch``, the time of the counted matrix products
-alone with NumPy's BLAS (``gemm_floor``) over torch's time, and, for the float32 LSTM that
-torch runs through oneDNN's fused kernel, ``vs unfused``: rnnlib over torch with oneDNN
-switched off.
+Thread settings: ``default`` removes OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and
+MKL_NUM_THREADS from the child's environment (what a user gets without them); ``1`` sets
+the three to 1 and calls ``torch.set_num_threads(1)``. ``--unset-coretype`` also removes
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, so that OpenBLAS picks its kernel itself (the
+kernel threadpoolctl then reports is printed and stored).
 
-Memory: the bytes held by the arrays of rnnlib's BPTT cache at shape S2 (parameters
-excluded, since the caller owns them) and the peak resident set size of this process.
-If :mod:`rnnlib.esn` is present, the reservoir of the echo state network is timed too:
-state collection and ridge fit for 1000 units and 2000 steps.
+Per row: median time per call with min-max over all rounds and repetitions, and three
+ratios of medians: rnnlib / torch, rnnlib / torch without oneDNN, rnnlib / GEMM floor,
+marked against the targets of issue 16 (``TARGETS``). ``--out FILE`` writes everything
+(rows, environment, command, date, rnnlib version) as JSON, atomically. A throughput
+section times training runs at the sizes of the book's adding and temporal-order
+experiments (:data:`THROUGHPUT`).
 """
 import argparse
-import ctypes
-import ctypes.util
-import gc
-import importlib.util
+import datetime
 import json
 import math
+import os
 import platform
-import resource
+import shlex
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-import warnings
-
-import numpy as np
-import threadpoolctl
-import torch
-
-import rnnlib
-from rnnlib.interop import params_from_torch
 
 SHAPES = {  # name: (N, T, D, H)
     "S0": (32, 50, 2, 64),      # the long-term-dependency experiments of the book
     "S1": (32, 100, 64, 128),
     "S2": (64, 50, 128, 256),
+    "tiny": (2, 3, 2, 4),       # for the tests of this script only: nothing to measure
 }
+DEFAULT_SHAPES = ("S0", "S1", "S2")
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-TORCH_MODULES = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
-DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
+DTYPES = ("float32", "float64")
+THREAD_SETTINGS = ("default", "1")
+PASSES = ("fwd", "fwd+bwd")
+#: Issue 16's targets, as ratios of medians measured in one run: rnnlib within this
+#: factor of its GEMM floor (per shape), and at most this factor of torch without oneDNN.
+TARGETS = {"floor": {"S0": 3.0, "S1": 1.5, "S2": 1.5}, "torch_nodnn": 1.0}
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+CORETYPE_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+#: The book's experiments whose training runs the throughput section times:
+#: name -> (experiment of rnnlib.experiments, configuration, what it is).
+THROUGHPUT = {
+    "adding": ("adding", "LSTM, forget bias 1", "adding problem, LSTM, T=50, H=32, batch 64"),
+    "temporal order": ("init", "orthogonal", "temporal order, tanh RNN, T=40, H=32, batch 20"),
+}
+#: The step budget of a run of ``python -m rnnlib.experiments`` (its ``--steps`` default).
+RUN_STEPS = 1000
+SCHEMA_VERSION = 1
 
+
+# --------------------------------------------------------------------------------------
+# Timing helpers (used inside the children)
 
 def matmul_flops(N, T, D, H, G, backward):
-    """FLOPs of the matrix products of one pass (see the module docstring)."""
+    """FLOPs of the matrix products of one pass: ``2 N T G H (D + H)`` forward, three
+    times that for forward+backward (dx, dh through W_hh, dWx, dWh)."""
     forward = 2 * N * T * G * H * (D + H)
     return 3 * forward if backward else forward
 
@@ -85,6 +106,7 @@ def calibrate(fn, min_time):
 
 def time_per_call(fn, number):
     """Seconds per call of ``fn``, over a loop of ``number`` calls (garbage collector off)."""
+    import gc
     gc.disable()
     try:
         start = time.perf_counter()
@@ -110,81 +132,62 @@ def interleaved(fns, repeats, warmup, min_time):
     return times
 
 
-def uses_onednn(model, dtype_name):
-    """Whether torch's CPU build runs this model through oneDNN's fused RNN kernel: the
-    float32 LSTM does (``torch.backends.mkldnn``), the other rows use torch's own loop."""
-    return model == "lstm" and dtype_name == "float32" and torch.backends.mkldnn.is_available()
+def page_faults_per_call(fn, calls=3):
+    """Minor page faults (first touches of fresh memory) per call of ``fn``, counted by
+    the kernel for this process (``getrusage``) over a few calls after the timing."""
+    import resource
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
 
 
-def without_onednn(fn):
-    """``fn`` run with oneDNN switched off, so that torch uses its unfused LSTM."""
-    def run():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)   # a note about Intel GPUs' TF32
-            with torch.backends.mkldnn.flags(enabled=False):
-                return fn()
-    return run
+def peak_rss_bytes():
+    import resource
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss * (1 if sys.platform == "darwin" else 1024)
 
 
-def make_case(model, dtype_name, shape, seed=0):
-    """The callables to time for one model, dtype and shape, as {pass: {name: fn}} with
-    pass "fwd" and "fwd+bwd" and names "rnnlib", "torch" (plus "torch-unfused" for the
-    float32 LSTM, see ``uses_onednn``), all with the same weights and inputs; plus a
-    function returning rnnlib's cache and rnnlib's arguments."""
-    np_dtype, torch_dtype = DTYPES[dtype_name]
+def keep_freed_memory():
+    """Ask glibc's malloc to keep freed memory for reuse instead of returning it to the
+    system (mmap threshold 32 MiB, trim threshold 1 GiB), so that a call's large arrays
+    are not fresh pages costing a page fault each. ``MALLOC_MMAP_THRESHOLD_`` and
+    ``MALLOC_TRIM_THRESHOLD_`` do the same for any program."""
+    import ctypes
+    import ctypes.util
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    if not (libc.mallopt(m_mmap_threshold, 32 * 2 ** 20)
+            and libc.mallopt(m_trim_threshold, 2 ** 30)):
+        raise OSError("mallopt failed: --keep-freed-memory needs glibc")
+
+
+def case_arrays(model, dtype, shape, seed=0):
+    """The inputs and weights of one row, from ``seed``, NumPy only, so that every child
+    builds the same ones: torch-layout weights (uniform in +-1/sqrt(H), torch's
+    initialisation), x, h0 and the upstream gradient dh."""
+    import numpy as np
     N, T, D, H = shape
-    torch.manual_seed(seed)
-    module = TORCH_MODULES[model](D, H, batch_first=True, dtype=torch_dtype)
-    p = params_from_torch(module)
+    GH = GATES[model] * H
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((N, T, D)).astype(np_dtype)
-    h0 = (0.1 * rng.standard_normal((N, H))).astype(np_dtype)
-    dh = rng.standard_normal((N, T, H)).astype(np_dtype)
-
-    forward = getattr(rnnlib, f"{model}_forward")
-    backward = getattr(rnnlib, f"{model}_backward")
-    args = (x, h0, p["Wx"], p["Wh"], p["b"]) + ((p["bhn"],) if model == "gru" else ())
-
-    def ours_fwd():
-        return forward(*args)
-
-    def ours_fwdbwd():
-        _, cache = forward(*args)
-        return backward(dh, cache)
-
-    xt = torch.from_numpy(x).requires_grad_()
-    h0t = torch.from_numpy(h0[None]).requires_grad_()
-    state = (h0t, torch.zeros_like(h0t)) if model == "lstm" else h0t
-    dht = torch.from_numpy(dh)
-
-    def torch_fwd():
-        return module(xt, state)
-
-    def torch_fwdbwd():
-        module.zero_grad(set_to_none=True)
-        xt.grad = h0t.grad = None
-        out, _ = module(xt, state)
-        (out * dht).sum().backward()
-
-    def cache():
-        return forward(*args)[1]
-
-    fns = {"fwd": {"rnnlib": ours_fwd, "torch": torch_fwd},
-           "fwd+bwd": {"rnnlib": ours_fwdbwd, "torch": torch_fwdbwd}}
-    if uses_onednn(model, dtype_name):
-        for by_name in fns.values():
-            by_name["torch-unfused"] = without_onednn(by_name["torch"])
-    return fns, cache, args
+    k = 1 / math.sqrt(H)
+    weights = tuple(rng.uniform(-k, k, s).astype(dtype)
+                    for s in ((GH, D), (GH, H), (GH,), (GH,)))
+    x = rng.standard_normal((N, T, D)).astype(dtype)
+    h0 = (0.1 * rng.standard_normal((N, H))).astype(dtype)
+    dh = rng.standard_normal((N, T, H)).astype(dtype)
+    return weights, x, h0, dh
 
 
 def gemm_floor(model, dtype_name, shape, seed=0):
-    """The matrix products of rnnlib's sequence pass alone, as (fwd, fwd+bwd) callables:
-    the input projection, the T recurrent products, and in the backward pass the T
-    products through W_hh plus dx, dWx and dWh as single products, all with NumPy's BLAS
-    on preallocated arrays. These are exactly the FLOPs that ``matmul_flops`` counts, so
-    the time is a floor for any NumPy implementation built on this BLAS: no element-wise
+    """The matrix products of rnnlib's sequence pass alone, as {pass: callable}: the input
+    projection, the T recurrent products, and in the backward pass the T products
+    through W_hh plus dx, dWx and dWh as single products, all with NumPy's BLAS on
+    preallocated arrays. These are exactly the FLOPs that ``matmul_flops`` counts, so the
+    time is a floor for any NumPy implementation built on this BLAS: no element-wise
     work, no allocation, no Python beyond the calls."""
-    np_dtype = DTYPES[dtype_name][0]
+    import numpy as np
+    np_dtype = np.dtype(dtype_name)
     N, T, D, H = shape
     GH = GATES[model] * H
     rng = np.random.default_rng(seed)
@@ -214,93 +217,20 @@ def gemm_floor(model, dtype_name, shape, seed=0):
     return {"fwd": forward, "fwd+bwd": forward_backward}
 
 
-def page_faults_per_call(fn, calls=5):
-    """Minor page faults (first touches of fresh memory) per call of ``fn``, counted by
-    the kernel for this process (``getrusage``) over a few calls after the timing."""
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(calls):
-        fn()
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
-
-
-def step_products(dtype_name, shape, G, repeats, min_time):
-    """Median seconds of one recurrent product of a step, the (N, H) x (H, G H) product
-    that no implementation can take out of the time loop, with NumPy's BLAS and with
-    torch (``torch.mm``), interleaved; both orientations, batch-major h W and
-    feature-major W^T h^T. Returns {name: seconds}."""
-    np_dtype = DTYPES[dtype_name][0]
-    N, _, _, H = shape
-    rng = np.random.default_rng(0)
-    h, W = (rng.standard_normal(s).astype(np_dtype) for s in ((N, H), (H, G * H)))
-    hT, WT = np.ascontiguousarray(h.T), np.ascontiguousarray(W.T)
-    out, outT = np.empty((N, G * H), np_dtype), np.empty((G * H, N), np_dtype)
-    th, tW, tout = (torch.from_numpy(a) for a in (h, W, out))
-    thT, tWT, toutT = (torch.from_numpy(a) for a in (hT, WT, outT))
-    times = interleaved({
-        "numpy hW": lambda: np.matmul(h, W, out=out),
-        "torch hW": lambda: torch.mm(th, tW, out=tout),
-        "numpy WTh": lambda: np.matmul(WT, hT, out=outT),
-        "torch WTh": lambda: torch.mm(tWT, thT, out=toutT),
-    }, repeats, 3, min_time)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
 def cache_nbytes(cache, params):
     """Bytes of the arrays in a cache, not counting the parameters (owned by the caller)."""
+    import numpy as np
     owned = {id(a) for a in params}
     return sum(a.nbytes for a in cache if isinstance(a, np.ndarray) and id(a) not in owned)
 
 
-def matmul_rate(np_dtype, repeats, min_time):
-    """GFLOP/s of ``np.matmul`` on two 1024 x 1024 matrices (median over repeats)."""
-    rng = np.random.default_rng(0)
-    a, b = (rng.standard_normal((1024, 1024)).astype(np_dtype) for _ in range(2))
-    out = np.empty_like(a)
-    times = interleaved({"matmul": lambda: np.matmul(a, b, out=out)}, repeats, 1, min_time)
-    return 2 * 1024 ** 3 / statistics.median(times["matmul"]) / 1e9
-
-
-def esn_timing(repeats, min_time):
-    """Median seconds of reservoir state collection and ridge fit, 1000 units, 2000 steps;
-    None if rnnlib.esn does not exist."""
-    if importlib.util.find_spec("rnnlib.esn") is None:
-        return None
-    from rnnlib import esn
-    rng = np.random.default_rng(0)
-    W_uh, W_hh, b = esn.init_reservoir(1, 1000, spectral_radius=0.9, rng=rng)
-    u = rng.uniform(-0.5, 0.5, size=(2000, 1))
-    y = np.sin(np.cumsum(u, axis=0))
-    states = esn.reservoir_states(u, W_uh, W_hh, b, leak_rate=0.3)
-    times = interleaved({
-        "states": lambda: esn.reservoir_states(u, W_uh, W_hh, b, leak_rate=0.3),
-        "ridge": lambda: esn.ridge_readout(states, y, ridge=1e-6),
-    }, repeats, 1, min_time)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
-def keep_freed_memory():
-    """Ask glibc's malloc to keep freed memory for reuse instead of returning it to the
-    system, for every library of this process alike.
-
-    By default glibc hands large freed blocks back to the kernel, so the next call's
-    arrays of the same size are fresh pages, and the first write to each 4 KiB page
-    costs a page fault (about 4000 per LSTM forward+backward at S1). Raising the mmap
-    threshold to its maximum (32 MiB) and the trim threshold to 1 GiB keeps the pages.
-    The environment variables ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_``
-    do the same for any program."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    if not (libc.mallopt(m_mmap_threshold, 32 * 2 ** 20)
-            and libc.mallopt(m_trim_threshold, 2 ** 30)):
-        raise OSError("mallopt failed: --keep-freed-memory needs glibc")
-
-
-def blas_config():
-    """NumPy's BLAS (from threadpoolctl): library, version, threads, architecture."""
-    infos = threadpoolctl.threadpool_info()
-    blas = [i for i in infos if i["user_api"] == "blas"]
+def blas_info():
+    """threadpoolctl's description of every thread pool of this process, and NumPy's BLAS."""
+    import threadpoolctl
+    pools = threadpoolctl.threadpool_info()
+    blas = [i for i in pools if i["user_api"] == "blas"]
     numpy_blas = next((i for i in blas if "numpy" in i["filepath"]), blas[0] if blas else {})
-    return numpy_blas, infos
+    return numpy_blas, pools
 
 
 def cpu_name():
@@ -314,130 +244,549 @@ def cpu_name():
     return platform.processor() or "unknown"
 
 
-def fmt_ms(ts):
-    return f"{1e3 * statistics.median(ts):8.2f} [{1e3 * min(ts):.2f}-{1e3 * max(ts):.2f}]"
+# --------------------------------------------------------------------------------------
+# The children
+
+def _checksum(*arrays):
+    return [float(a.astype("float64").sum()) for a in arrays]
+
+
+def child_rnnlib(spec):
+    import numpy as np
+    import rnnlib
+    from rnnlib.interop import weights_from_torch
+    model, dtype, shape = spec["model"], spec["dtype"], tuple(spec["shape"])
+    weights, x, h0, dh = case_arrays(model, dtype, shape, spec["seed"])
+    p = weights_from_torch(model, *weights)
+    params = (p["Wx"], p["Wh"], p["b"]) + ((p["bhn"],) if model == "gru" else ())
+    args = (x, h0) + params
+    forward = getattr(rnnlib, f"{model}_forward")
+    backward = getattr(rnnlib, f"{model}_backward")
+
+    def fwd():
+        return forward(*args)
+
+    def fwdbwd():
+        _, cache = forward(*args)
+        return backward(dh, cache)
+
+    h, cache = fwd()
+    dx = fwdbwd()[0]
+    floors = gemm_floor(model, dtype, shape, spec["seed"])
+    out = {"times_s": {}, "faults_per_call": {}}
+    for pass_name, fn in (("fwd", fwd), ("fwd+bwd", fwdbwd)):
+        t = interleaved({"rnnlib": fn, "floor": floors[pass_name]},
+                        spec["repeats"], spec["warmup"], spec["min_time"])
+        out["times_s"][pass_name] = t
+        out["faults_per_call"][pass_name] = page_faults_per_call(fn)
+    numpy_blas, pools = blas_info()
+    out.update(checksum=_checksum(h, dx), cache_bytes=cache_nbytes(cache, params),
+               numpy_blas=numpy_blas, pools=pools, numpy_threads=numpy_blas.get("num_threads"))
+    return out
+
+
+def child_torch(spec, onednn):
+    import numpy as np  # noqa: F401  (torch.from_numpy)
+    import torch
+    if spec["threads"] == "1":
+        torch.set_num_threads(1)
+    if not onednn:
+        torch.backends.mkldnn.enabled = False
+    model, dtype, shape = spec["model"], spec["dtype"], tuple(spec["shape"])
+    weights, x, h0, dh = case_arrays(model, dtype, shape, spec["seed"])
+    N, T, D, H = shape
+    module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[model](
+        D, H, batch_first=True, dtype=getattr(torch, dtype))
+    with torch.no_grad():
+        for name, w in zip(("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"), weights):
+            getattr(module, name).copy_(torch.from_numpy(w))
+    xt = torch.from_numpy(x).requires_grad_()
+    h0t = torch.from_numpy(h0[None].copy()).requires_grad_()
+    state = (h0t, torch.zeros_like(h0t)) if model == "lstm" else h0t
+    dht = torch.from_numpy(dh)
+
+    def fwd():
+        return module(xt, state)
+
+    def fwdbwd():
+        module.zero_grad(set_to_none=True)
+        xt.grad = h0t.grad = None
+        out, _ = module(xt, state)
+        (out * dht).sum().backward()
+
+    fwdbwd()
+    h = fwd()[0].detach().numpy()
+    dx = xt.grad.numpy()
+    out = {"times_s": {}, "faults_per_call": {}}
+    for pass_name, fn in (("fwd", fwd), ("fwd+bwd", fwdbwd)):
+        out["times_s"][pass_name] = interleaved({"torch": fn}, spec["repeats"],
+                                                spec["warmup"], spec["min_time"])
+        out["faults_per_call"][pass_name] = page_faults_per_call(fn)
+    # Which kernels ran: oneDNN's fused RNN shows up as mkldnn_rnn_layer in the profile.
+    from torch.autograd import profiler
+    with profiler.profile() as prof:
+        fwdbwd()
+    names = sorted({e.name for e in prof.function_events})
+    out.update(checksum=_checksum(h, dx), torch_threads=torch.get_num_threads(),
+               onednn_enabled=torch.backends.mkldnn.enabled,
+               onednn_used=any("mkldnn" in n for n in names))
+    return out
+
+
+def child_throughput(spec):
+    """Seconds of training runs of the book's experiments, ``spec["steps"]`` steps each
+    without stopping on success (what ``rnnlib.experiments.run_config`` does, up to the
+    stop), one run per round."""
+    import numpy as np
+    from rnnlib.experiments import EXPERIMENTS
+    from rnnlib.models import SequenceModel
+    from rnnlib.optim import SGD, Adam
+    from rnnlib.tasks import get_task
+    from rnnlib.train import train
+    experiment_name, config_name, _ = THROUGHPUT[spec["experiment"]]
+    exp = EXPERIMENTS[experiment_name]
+    config = exp.configs[config_name]
+    task = get_task(exp.task)
+    steps = spec["steps"]
+    seconds = []
+    for seed in range(spec["repeats"]):
+        rng = np.random.default_rng(seed)
+        model = SequenceModel.for_task(task, exp.hidden_size, rng, cell=config.cell,
+                                       activation=config.activation, init=config.init)
+        opt = (Adam(config.lr) if config.optimizer == "adam"
+               else SGD(config.lr, momentum=config.momentum))
+        start = time.perf_counter()
+        train(model, None, opt, task, steps, T=exp.T, batch_size=exp.batch_size,
+              clip_norm=config.clip_norm, clip_value=config.clip_value,
+              omega_weight=config.omega_weight, eval_every=min(exp.eval_every, steps),
+              stop_on_success=False, rng=rng, progress=False)
+        seconds.append(time.perf_counter() - start)
+    numpy_blas, _ = blas_info()
+    return {"seconds": seconds, "steps": steps, "T": exp.T, "hidden_size": exp.hidden_size,
+            "batch_size": exp.batch_size, "cell": config.cell, "eval_every": exp.eval_every,
+            "numpy_threads": numpy_blas.get("num_threads")}
+
+
+def child_probe(spec):
+    """What a process of this library sees: versions, thread pools, BLAS kernel."""
+    out = {"python": platform.python_version(),
+           "env": {k: os.environ.get(k) for k in THREAD_VARS + CORETYPE_VARS}}
+    if spec["lib"] == "probe-rnnlib":
+        import numpy as np
+        import rnnlib
+        numpy_blas, pools = blas_info()
+        out.update(numpy=np.__version__, rnnlib=rnnlib.__version__, numpy_blas=numpy_blas,
+                   pools=pools)
+    else:
+        import torch
+        if spec["threads"] == "1":
+            torch.set_num_threads(1)
+        _, pools = blas_info()
+        out.update(torch=torch.__version__, torch_threads=torch.get_num_threads(),
+                   onednn_available=torch.backends.mkldnn.is_available(),
+                   mkl_available=torch.backends.mkl.is_available(), pools=pools)
+    return out
+
+
+def run_child(spec):
+    """The body of a child process: ``spec`` says what to run; returns a dict."""
+    start = time.perf_counter()
+    if spec.get("keep_freed_memory"):
+        keep_freed_memory()
+    lib = spec["lib"]
+    if lib == "rnnlib":
+        out = child_rnnlib(spec)
+    elif lib in ("torch", "torch-nodnn"):
+        out = child_torch(spec, onednn=(lib == "torch"))
+    elif lib == "throughput":
+        out = child_throughput(spec)
+    elif lib in ("probe-rnnlib", "probe-torch"):
+        out = child_probe(spec)
+    else:
+        raise ValueError(f"unknown child {lib!r}")
+    out["peak_rss_bytes"] = peak_rss_bytes()
+    out["child_seconds"] = time.perf_counter() - start
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# The parent
+
+def child_env(threads, unset_coretype, base=None):
+    """The environment of a child: ``base`` (default os.environ) with the thread variables
+    removed (``threads="default"``) or set to 1 (``"1"``), and OPENBLAS_CORETYPE and
+    OPENBLAS_L2_SIZE removed with ``unset_coretype``."""
+    if threads not in THREAD_SETTINGS:
+        raise ValueError(f"unknown thread setting {threads!r}; choose from {THREAD_SETTINGS}")
+    env = dict(os.environ if base is None else base)
+    for var in THREAD_VARS:
+        env.pop(var, None)
+        if threads == "1":
+            env[var] = "1"
+    if unset_coretype:
+        for var in CORETYPE_VARS:
+            env.pop(var, None)
+    env["RNNLIB_PROGRESS"] = "0"
+    return env
+
+
+def spawn(spec, env):
+    """Run one child and return (its result, wall seconds including the start-up)."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
+                          capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"child {spec} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"child {spec} printed no result:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return json.loads(lines[-1]), wall
+
+
+def stats(ts):
+    """Median, min and max of a list of seconds."""
+    return {"median": statistics.median(ts), "min": min(ts), "max": max(ts)}
+
+
+def target_floor(shape):
+    return TARGETS["floor"].get(shape)
+
+
+def summarize_row(threads, model, dtype, shape, pass_name, results):
+    """One row of the table from the children's results for one (threads, model, dtype,
+    shape): ``results`` maps a library to the list of its children's outputs."""
+    N, T, D, H = SHAPES[shape]
+    times = {"rnnlib": [], "floor": [], "torch": []}
+    for out in results["rnnlib"]:
+        times["rnnlib"] += out["times_s"][pass_name]["rnnlib"]
+        times["floor"] += out["times_s"][pass_name]["floor"]
+    for out in results["torch"]:
+        times["torch"] += out["times_s"][pass_name]["torch"]
+    onednn_used = any(out["onednn_used"] for out in results["torch"])
+    if results.get("torch-nodnn"):
+        times["torch_nodnn"] = [t for out in results["torch-nodnn"]
+                                for t in out["times_s"][pass_name]["torch"]]
+        nodnn_source = "torch-nodnn child"
+    else:   # the torch child called no oneDNN kernel: it is torch without oneDNN
+        times["torch_nodnn"] = list(times["torch"])
+        nodnn_source = "torch child (no oneDNN kernel in its profile)"
+    s = {k: stats(v) for k, v in times.items()}
+    med = {k: v["median"] for k, v in s.items()}
+    ratios = {"torch": med["rnnlib"] / med["torch"],
+              "torch_nodnn": med["rnnlib"] / med["torch_nodnn"],
+              "floor": med["rnnlib"] / med["floor"]}
+    tf = target_floor(shape)
+    meets = {"floor": None if tf is None else ratios["floor"] <= tf,
+             "torch_nodnn": ratios["torch_nodnn"] <= TARGETS["torch_nodnn"]}
+    return {"threads": threads, "model": model, "dtype": dtype, "shape": shape,
+            "N": N, "T": T, "D": D, "H": H, "pass": pass_name,
+            "flops": matmul_flops(N, T, D, H, GATES[model], pass_name == "fwd+bwd"),
+            "times_s": times, "stats_s": s, "ratios": ratios,
+            "targets": {"floor": tf, "torch_nodnn": TARGETS["torch_nodnn"]}, "meets": meets,
+            "torch_onednn_used": onednn_used, "torch_nodnn_source": nodnn_source,
+            "rnnlib_threads": results["rnnlib"][0].get("numpy_threads"),
+            "torch_threads": results["torch"][0].get("torch_threads"),
+            "faults_per_call": {lib: statistics.median(o["faults_per_call"][pass_name]
+                                                       for o in outs)
+                                for lib, outs in results.items() if outs},
+            "cache_bytes": results["rnnlib"][0]["cache_bytes"],
+            "same_result": results_agree(results)}
+
+
+def results_agree(results, rtol=None):
+    """Whether every child computed the same h and dx sums (the same inputs and weights):
+    relative tolerance 1e-3 (float32 children differ by rounding)."""
+    sums = [out["checksum"] for outs in results.values() for out in outs]
+    ref = sums[0]
+    tol = 1e-3 if rtol is None else rtol
+    return all(abs(a - b) <= tol * max(1.0, abs(b)) for s in sums for a, b in zip(s, ref))
+
+
+def fmt_ms(st):
+    return f"{1e3 * st['median']:7.2f} [{1e3 * st['min']:.2f}-{1e3 * st['max']:.2f}]"
+
+
+def mark(ok):
+    return "" if ok is None else (" ok" if ok else " ABOVE")
+
+
+def row_line(row):
+    s, r, m = row["stats_s"], row["ratios"], row["meets"]
+    nodnn = fmt_ms(s["torch_nodnn"]) if row["torch_nodnn_source"] == "torch-nodnn child" else "= torch"
+    return (f"{row['model']:5} {row['dtype']:7} {row['shape']:5} {row['pass']:7} | "
+            f"{fmt_ms(s['rnnlib']):>24} | {fmt_ms(s['torch']):>24} | {nodnn:>24} | "
+            f"{fmt_ms(s['floor']):>24} | {r['torch']:5.2f} | "
+            f"{r['torch_nodnn']:5.2f}{mark(m['torch_nodnn']):6} | "
+            f"{r['floor']:5.2f}{mark(m['floor']):6}" + ("" if row["same_result"] else "  RESULTS DIFFER"))
+
+
+TABLE_HEADER = (f"{'model':5} {'dtype':7} {'shape':5} {'pass':7} | {'rnnlib ms [min-max]':>24} | "
+                f"{'torch ms [min-max]':>24} | {'torch no oneDNN ms':>24} | "
+                f"{'GEMM floor ms':>24} | {'/torch':>5} | {'/no-oneDNN':>11} | {'/floor':>11}")
+
+
+def estimate_seconds(settings, startup):
+    """Projected wall time of a run: child start-ups (``startup``: seconds per library,
+    measured by the probes) plus the timed loops, with a rough per-call time (matrix
+    products at 30 GFLOP/s in float32, 15 in float64, plus 15 us of overhead per step
+    and pass)."""
+    total = 0.0
+    for _threads in settings["threads"]:
+        for model in settings["models"]:
+            for dtype in settings["dtypes"]:
+                for shape in settings["shapes"]:
+                    N, T, D, H = SHAPES[shape]
+                    work = 0.0
+                    for pass_name in PASSES:
+                        bwd = pass_name == "fwd+bwd"
+                        rate = 30e9 if dtype == "float32" else 15e9
+                        call = (matmul_flops(N, T, D, H, GATES[model], bwd) / rate
+                                + 15e-6 * T * (2 if bwd else 1))
+                        work += ((settings["warmup"] + 1) * call
+                                 + settings["repeats"] * max(settings["min_time"], call))
+                    n_torch = 2 if (model == "lstm" and dtype == "float32") else 1
+                    # rnnlib child: rnnlib and floor (2 series); each torch child: 1 series
+                    total += settings["rounds"] * (startup["rnnlib"] + 2 * work
+                                                   + n_torch * (startup["torch"] + work))
+    if settings["throughput_steps"]:
+        per_run = {"adding": 8e-3, "temporal order": 2.5e-3}
+        for _threads in settings["threads"]:
+            for name in THROUGHPUT:
+                total += startup["rnnlib"] + settings["throughput_runs"] * (
+                    settings["throughput_steps"] * per_run[name] * 1.2)
+    return total
+
+
+def write_json_atomic(path, data):
+    """Write ``data`` as JSON to ``path`` through a temporary file in the same directory
+    and ``os.replace``: a reader sees the old file or the new one, never a partial one."""
+    path = os.path.abspath(path)
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".bench-", suffix=".json.tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1, sort_keys=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _choices(name, known):
+    def parse(text):
+        items = [s.strip() for s in text.split(",") if s.strip()]
+        unknown = [s for s in items if s not in known]
+        if not items or unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown {name} {unknown or text!r}; choose from {', '.join(known)}")
+        return items
+    return parse
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def parse_args(argv=None):
+    """The options (see the module docstring); fills in the defaults of a full or a
+    ``--quick`` run and adds ``kind``: "quick", "full" (every model, dtype, shape and
+    thread setting at the default repetitions) or "custom"."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: S0 only, 2 rounds of 1 loop of >= 20 ms, short throughput runs")
+    parser.add_argument("--models", type=_choices("models", tuple(GATES)), default=list(GATES))
+    parser.add_argument("--dtypes", type=_choices("dtypes", DTYPES), default=list(DTYPES))
+    parser.add_argument("--shapes", type=_choices("shapes", tuple(SHAPES)), default=None,
+                        help="default S0,S1,S2 (quick: S0); 'tiny' is for the tests")
+    parser.add_argument("--threads", type=_choices("thread settings", THREAD_SETTINGS),
+                        default=list(THREAD_SETTINGS))
+    parser.add_argument("--rounds", type=_positive_int, help="child processes per library and row (3; quick 2)")
+    parser.add_argument("--repeats", type=_positive_int, help="timed loops per child and pass (3; quick 1)")
+    parser.add_argument("--min-time", type=_positive_float, help="seconds per timed loop (0.05; quick 0.02)")
+    parser.add_argument("--warmup", type=_non_negative_int, help="warm-up calls per child and pass (2; quick 1)")
+    parser.add_argument("--throughput-steps", type=_non_negative_int,
+                        help="training steps per throughput run, 0 to skip (300; quick 100)")
+    parser.add_argument("--throughput-runs", type=_positive_int, help="runs per throughput child (2; quick 1)")
+    parser.add_argument("--unset-coretype", action="store_true",
+                        help="run the children without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="tell glibc's malloc in every child to keep freed memory")
+    parser.add_argument("--seed", type=_non_negative_int, default=0)
+    parser.add_argument("--out", help="write the results to this JSON file (atomically)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    q = args.quick
+    defaults = {"shapes": ["S0"] if q else list(DEFAULT_SHAPES), "rounds": 2 if q else 3,
+                "repeats": 1 if q else 3, "min_time": 0.02 if q else 0.05, "warmup": 1 if q else 2,
+                "throughput_steps": 100 if q else 300, "throughput_runs": 1 if q else 2}
+    explicit = {k for k, v in defaults.items() if getattr(args, k) is not None}
+    for k, v in defaults.items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    full = (not q and not explicit and args.models == list(GATES)
+            and args.dtypes == list(DTYPES) and args.threads == list(THREAD_SETTINGS))
+    args.kind = "quick" if q and not explicit else ("full" if full else "custom")
+    return args
+
+
+def environment(unset_coretype):
+    """The parent's view of the machine and of the variables that change OpenBLAS."""
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(),
+            "env": {k: os.environ.get(k) for k in THREAD_VARS + CORETYPE_VARS},
+            "unset_coretype": unset_coretype}
+
+
+def print_environment(env, probes):
+    print(f"CPU: {env['cpu']}, {env['cores']} cores; {env['platform']}; Python {env['python']}")
+    for var in CORETYPE_VARS:
+        value = env["env"][var]
+        state = "not set" if value is None else f"set to {value!r}"
+        extra = " (removed for the children: --unset-coretype)" if env["unset_coretype"] and value is not None else ""
+        print(f"  {var}: {state}{extra}")
+    for var in THREAD_VARS:
+        value = env["env"][var]
+        print(f"  {var} in this shell: {'not set' if value is None else value} "
+              "(the children get it removed for 'default', 1 for '1')")
+    for threads, probe in probes.items():
+        r, t = probe["rnnlib"], probe["torch"]
+        b = r["numpy_blas"]
+        print(f"threads={threads}: numpy {r['numpy']}, rnnlib {r['rnnlib']}: "
+              f"{b.get('internal_api')} {b.get('version')}, kernel {b.get('architecture')}, "
+              f"{b.get('num_threads')} thread(s); torch {t['torch']}: {t['torch_threads']} thread(s), "
+              f"oneDNN available {t['onednn_available']}, MKL {t['mkl_available']}")
+
+
+def run_parent(args, argv):
+    started = time.perf_counter()
+    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    settings = {k: getattr(args, k) for k in (
+        "models", "dtypes", "shapes", "threads", "rounds", "repeats", "min_time", "warmup",
+        "throughput_steps", "throughput_runs", "seed", "unset_coretype", "keep_freed_memory")}
+    env = environment(args.unset_coretype)
+    envs = {th: child_env(th, args.unset_coretype) for th in args.threads}
+    probes, startup = {}, {"rnnlib": 0.0, "torch": 0.0}
+    for th in args.threads:
+        probes[th] = {}
+        for lib in ("rnnlib", "torch"):
+            out, wall = spawn({"lib": f"probe-{lib}", "threads": th}, envs[th])
+            probes[th][lib] = out
+            startup[lib] = max(startup[lib], wall)
+    print_environment(env, probes)
+    projected = estimate_seconds(settings, startup)
+    print(f"\n{args.kind} run: {len(args.threads)} thread setting(s) x {len(args.models)} model(s) x "
+          f"{len(args.dtypes)} dtype(s) x {len(args.shapes)} shape(s); {args.rounds} round(s) of "
+          f"one child per library, {args.repeats} loop(s) of >= {1e3 * args.min_time:.0f} ms per "
+          f"child and pass after {args.warmup} warm-up call(s).")
+    print(f"Child start-up: rnnlib {startup['rnnlib']:.1f} s, torch {startup['torch']:.1f} s. "
+          f"Projected time: {projected / 60:.1f} min (on an otherwise idle machine)", flush=True)
+
+    rows = []
+    for th in args.threads:
+        print(f"\nThreads: {th}  (ratios are rnnlib over the column; targets: "
+              f"/no-oneDNN <= {TARGETS['torch_nodnn']}, /floor <= "
+              + ", ".join(f"{s} {v}" for s, v in TARGETS["floor"].items()) + ")")
+        print(TABLE_HEADER + "\n" + "-" * len(TABLE_HEADER), flush=True)
+        for model in args.models:
+            for dtype in args.dtypes:
+                for shape in args.shapes:
+                    spec = {"model": model, "dtype": dtype, "shape": list(SHAPES[shape]),
+                            "threads": th, "repeats": args.repeats, "warmup": args.warmup,
+                            "min_time": args.min_time, "seed": args.seed,
+                            "keep_freed_memory": args.keep_freed_memory}
+                    results = {"rnnlib": [], "torch": [], "torch-nodnn": []}
+                    libs = ["rnnlib", "torch"]
+                    for r in range(args.rounds):
+                        for lib in (list(libs) if r % 2 == 0 else libs[::-1]):
+                            out, _ = spawn(dict(spec, lib=lib), envs[th])
+                            results[lib].append(out)
+                            if (lib == "torch" and out["onednn_used"]
+                                    and "torch-nodnn" not in libs):
+                                libs.append("torch-nodnn")   # from this round on
+                                out, _ = spawn(dict(spec, lib="torch-nodnn"), envs[th])
+                                results["torch-nodnn"].append(out)
+                    for pass_name in PASSES:
+                        row = summarize_row(th, model, dtype, shape, pass_name, results)
+                        rows.append(row)
+                        print(row_line(row), flush=True)
+        print(f"  (elapsed {(time.perf_counter() - started) / 60:.1f} min)", flush=True)
+
+    throughput = []
+    if args.throughput_steps:
+        print(f"\nThroughput of the book's experiments (rnnlib, {args.throughput_steps} training "
+              f"steps per run, evaluation included, no stop on success; runs per minute of "
+              f"{RUN_STEPS} steps, the step budget of python -m rnnlib.experiments)")
+        for th in args.threads:
+            for name, (_, config, description) in THROUGHPUT.items():
+                out, _ = spawn({"lib": "throughput", "experiment": name, "steps": args.throughput_steps,
+                                "repeats": args.throughput_runs, "threads": th,
+                                "keep_freed_memory": args.keep_freed_memory}, envs[th])
+                per_step = statistics.median(out["seconds"]) / out["steps"]
+                item = dict(out, threads=th, name=name, experiment=THROUGHPUT[name][0],
+                            config=config, description=description, seconds_per_step=per_step,
+                            runs_per_minute=60 / (RUN_STEPS * per_step), run_steps=RUN_STEPS)
+                throughput.append(item)
+                print(f"  threads={th:7} {description:48} {1e3 * per_step:6.2f} ms/step, "
+                      f"{item['runs_per_minute']:5.2f} runs/min", flush=True)
+
+    elapsed = time.perf_counter() - started
+    above = [r for r in rows if r["meets"]["floor"] is False or r["meets"]["torch_nodnn"] is False]
+    print(f"\n{len(rows)} rows, {len(above)} above a target; same results in every child: "
+          f"{all(r['same_result'] for r in rows)}. Took {elapsed / 60:.1f} min "
+          f"(projected {projected / 60:.1f}).")
+    first = probes[args.threads[0]]
+    data = {"schema": SCHEMA_VERSION, "kind": args.kind,
+            "command": shlex.join(["python", "benchmarks/bench.py"] + list(argv)),
+            "date": date, "rnnlib_version": first["rnnlib"]["rnnlib"],
+            "numpy_version": first["rnnlib"]["numpy"], "torch_version": first["torch"]["torch"],
+            "environment": env, "probes": probes, "settings": settings, "targets": TARGETS,
+            "shapes": {s: SHAPES[s] for s in args.shapes}, "rows": rows,
+            "throughput": throughput, "elapsed_s": elapsed, "projected_s": projected}
+    if args.out:
+        write_json_atomic(args.out, data)
+        print(f"Results written to {args.out}")
+    return data
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="3 repeats of at least 20 ms each (for development)")
-    parser.add_argument("--repeats", type=int, help="repetitions per row (default 11, quick 3)")
-    parser.add_argument("--min-time", type=float,
-                        help="seconds per timed loop (default 0.1, quick 0.02)")
-    parser.add_argument("--models", default="rnn,lstm,gru")
-    parser.add_argument("--dtypes", default="float32,float64")
-    parser.add_argument("--shapes", default="S0,S1,S2")
-    parser.add_argument("--keep-freed-memory", action="store_true",
-                        help="tell glibc's malloc to keep freed memory (see keep_freed_memory)")
-    parser.add_argument("--json", help="also write all results to this file")
-    args = parser.parse_args(argv)
-    if args.keep_freed_memory:
-        keep_freed_memory()
-    repeats = args.repeats or (3 if args.quick else 11)
-    min_time = args.min_time or (0.02 if args.quick else 0.1)
-    warmup = 1 if args.quick else 3
-    models, dtypes, shapes = (s.split(",") for s in (args.models, args.dtypes, args.shapes))
-    for name, chosen, known in (("models", models, GATES), ("dtypes", dtypes, DTYPES),
-                                ("shapes", shapes, SHAPES)):
-        unknown = set(chosen) - set(known)
-        if unknown:
-            parser.error(f"unknown {name} {sorted(unknown)}; choose from {sorted(known)}")
-
-    numpy_blas, pools = blas_config()
-    threads = numpy_blas.get("num_threads", 1)
-    torch.set_num_threads(threads)
-    print(f"CPU: {cpu_name()}; Python {platform.python_version()}, NumPy {np.__version__}, "
-          f"torch {torch.__version__}")
-    print(f"NumPy BLAS: {numpy_blas.get('internal_api')} {numpy_blas.get('version')} "
-          f"({numpy_blas.get('architecture')}), {threads} thread(s); "
-          f"torch: {torch.get_num_threads()} thread(s)")
-    for info in pools:
-        print(f"  threadpool {info['user_api']}/{info['internal_api']} "
-              f"{info.get('version')}: {info['num_threads']} thread(s), {info['filepath']}")
-    print(f"{repeats} repetitions, loops of >= {1e3 * min_time:.0f} ms, {warmup} warm-up run(s); "
-          f"allocator: {'glibc keeping freed memory' if args.keep_freed_memory else 'default'}")
-
-    rates = {d: matmul_rate(DTYPES[d][0], repeats, min_time) for d in dtypes}
-    for d, rate in rates.items():
-        print(f"np.matmul 1024^3 {d}: {rate:.1f} GFLOP/s")
-
-    header = (f"{'model':5} {'dtype':7} {'shape':5} {'pass':7} | {'rnnlib ms [min-max]':>24} | "
-              f"{'torch ms [min-max]':>24} | {'ratio':>5} | {'GF/s (%mm)':>12} | "
-              f"{'floor/torch':>11} | {'vs unfused':>10} | {'faults/call':>12}")
-    print("\n" + header + "\n" + "-" * len(header))
-    rows = []
-    for model in models:
-        for d in dtypes:
-            for s in shapes:
-                N, T, D, H = SHAPES[s]
-                fns, _, _ = make_case(model, d, SHAPES[s])
-                floors = gemm_floor(model, d, SHAPES[s])
-                for pass_name, by_name in fns.items():
-                    t = interleaved(dict(by_name, floor=floors[pass_name]),
-                                    repeats, warmup, min_time)
-                    flops = matmul_flops(N, T, D, H, GATES[model], pass_name == "fwd+bwd")
-                    med = {k: statistics.median(v) for k, v in t.items()}
-                    gf = {k: flops / v / 1e9 for k, v in med.items()}
-                    unfused = med.get("torch-unfused")
-                    row = dict(model=model, dtype=d, shape=s, N=N, T=T, D=D, H=H,
-                               pass_=pass_name, flops=flops, ratio=med["rnnlib"] / med["torch"],
-                               floor_ratio=med["floor"] / med["torch"],
-                               ratio_unfused=unfused and med["rnnlib"] / unfused,
-                               times_s=t, median_s=med, gflops=gf,
-                               percent_matmul={k: 100 * v / rates[d] for k, v in gf.items()})
-                    row["page_faults_per_call"] = {
-                        k: page_faults_per_call(by_name[k]) for k in ("rnnlib", "torch")}
-                    rows.append(row)
-                    pct = row["percent_matmul"]
-                    faults = "{rnnlib:.0f}/{torch:.0f}".format(**row["page_faults_per_call"])
-                    vs_unfused = "-" if unfused is None else f"{row['ratio_unfused']:.2f}"
-                    print(f"{model:5} {d:7} {s:5} {pass_name:7} | {fmt_ms(t['rnnlib']):>24} | "
-                          f"{fmt_ms(t['torch']):>24} | {row['ratio']:5.2f} | "
-                          f"{gf['rnnlib']:5.1f} ({pct['rnnlib']:3.0f}%) | "
-                          f"{row['floor_ratio']:11.2f} | {vs_unfused:>10} | {faults:>12}",
-                          flush=True)
-
-    print("\nOne recurrent product of a step, (N, H) x (H, G H), median us: NumPy's BLAS"
-          " vs torch.mm, batch-major h W | feature-major W^T h^T")
-    products = {}
-    for d in dtypes:
-        for s in shapes:
-            for G in sorted({GATES[m] for m in models}):
-                p = step_products(d, SHAPES[s], G, repeats, min_time)
-                products[f"{d}/{s}/G={G}"] = p
-                print(f"  {d:7} {s} G={G}: numpy {1e6 * p['numpy hW']:7.1f}  torch "
-                      f"{1e6 * p['torch hW']:7.1f} | numpy {1e6 * p['numpy WTh']:7.1f}  "
-                      f"torch {1e6 * p['torch WTh']:7.1f}", flush=True)
-
-    print("\nMemory of rnnlib's BPTT cache at S2 (parameters excluded):")
-    memory = {}
-    for model in models:
-        for d in dtypes:
-            _, cache, params = make_case(model, d, SHAPES["S2"])
-            nbytes = cache_nbytes(cache(), params)
-            memory[f"{model}/{d}"] = nbytes
-            print(f"  {model:5} {d:7}: {nbytes / 2 ** 20:7.2f} MiB")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-    print(f"Peak resident memory of this process: {peak / 2 ** 20:.0f} MiB")
-
-    esn = esn_timing(repeats, min_time)
-    if esn is None:
-        print("\nESN reservoir: rnnlib.esn is not available")
-    else:
-        print(f"\nESN reservoir, 1000 units x 2000 steps (float64): state collection "
-              f"{1e3 * esn['states']:.1f} ms, ridge fit {1e3 * esn['ridge']:.1f} ms")
-
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(dict(cpu=cpu_name(), numpy=np.__version__, torch=torch.__version__,
-                           blas=numpy_blas, threads=dict(numpy_blas=threads,
-                                                         torch=torch.get_num_threads()),
-                           repeats=repeats, min_time_s=min_time,
-                           keep_freed_memory=args.keep_freed_memory, matmul_gflops=rates,
-                           rows=rows, step_products_s=products, cache_bytes_S2=memory, peak_rss_bytes=peak, esn_s=esn),
-                      f, indent=1)
-        print(f"Results written to {args.json}")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    if args.child is not None:
+        print(json.dumps(run_child(json.loads(args.child))))
+        return None
+    return run_parent(args, argv)
 
 
 if __name__ == "__main__":
