@@ -3,6 +3,8 @@
 * MathJax 3 is served from the book itself instead of a CDN: the files come from the
   PyPI package ``django-static-mathjax`` (MathJax 3.2.2, Apache-2.0; it has no
   dependencies) and are copied into ``_static/mathjax`` of the HTML output.
+* ``static/rnn-primer.css`` is added to every page: display equations and code lines
+  wider than the text column scroll inside it.
 * sphinx-thebe and sphinx-togglebutton register their inline configuration scripts twice
   (once with the filename ``None``, once with ``""``), which makes every page throw
   "Identifier 'THEBE_JS_URL' has already been declared"; duplicates are dropped.
@@ -11,6 +13,8 @@ import pathlib
 import shutil
 
 MATHJAX_FILES = ("tex-mml-chtml.js", "output/chtml/fonts/woff-v2")
+STATIC = pathlib.Path(__file__).resolve().parent / "static"
+CSS_FILES = ("rnn-primer.css",)
 
 
 def _mathjax_source():
@@ -20,6 +24,9 @@ def _mathjax_source():
 
 def _config_inited(app, config):
     config.mathjax_path = "mathjax/tex-mml-chtml.js"  # relative to _static
+    config.html_static_path = [*config.html_static_path, str(STATIC)]
+    for css in CSS_FILES:
+        app.add_css_file(css)
 
 
 def _copy_mathjax(app, exception):

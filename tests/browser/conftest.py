@@ -207,9 +207,10 @@ def watch(page, errors):
         f"HTTP {resp.status} for {resp.url}"))
 
 
-def _new_context(browser, base_url, color_scheme):
-    """A browser context that blocks (and so fails) every request off the local server."""
-    context = browser.new_context(color_scheme=color_scheme, viewport={"width": 1280, "height": 900})
+def _new_context(browser, base_url, color_scheme, width=1280):
+    """A browser context that blocks (and so fails) every request off the local server;
+    the window is ``width`` CSS pixels wide (1280: a laptop; 480: a phone)."""
+    context = browser.new_context(color_scheme=color_scheme, viewport={"width": width, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
 
     def route(route):
@@ -276,3 +277,24 @@ def new_page(browser, base_url):
     watch(page, errors)
     yield page, errors
     context.close()
+
+
+@pytest.fixture(scope="session")
+def evaluate(browser, base_url):
+    """``evaluate(name, script, width=1280) -> (value, errors)``: load a page (relative to
+    _build/html) in a new light-scheme context ``width`` pixels wide, run ``script`` (a
+    JavaScript function of the timeout in milliseconds) once it has loaded, and return
+    its value with the page's errors (see :func:`watch`)."""
+
+    def run(name, script, width=1280):
+        context = _new_context(browser, base_url, "light", width=width)
+        page = context.new_page()
+        errors = []
+        watch(page, errors)
+        try:
+            page.goto(base_url + name, wait_until="load")
+            return page.evaluate(script, TIMEOUT_MS), errors
+        finally:
+            context.close()
+
+    return run
