@@ -107,8 +107,8 @@ def _real_array(name, a):
         check_number(name, a)
         return np.float64(a)
     check_array(name, a, floating=False)
-    if a.dtype.kind not in "iuf":
-        raise ArgumentTypeError(f"{name} must be a real (integer or float) array; got "
+    if a.dtype.kind not in "iu" and a.dtype.type not in (np.float32, np.float64):
+        raise ArgumentTypeError(f"{name} must be an integer, float32 or float64 array; got "
                                 f"dtype {a.dtype}")
     a = a.astype(np.float64, copy=False)
     return check_array(name, a)

@@ -1022,7 +1022,7 @@ def test_readout_and_embedding_results_do_not_alias_the_cache():
 # Shape and dtype fuzzing of the sequence functions and the losses (hypothesis)
 # --------------------------------------------------------------------------------------
 
-FUZZ = settings(max_examples=50, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=50, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 _size = st.integers(1, 4)
 _FORWARD = {"rnn": rnnlib.rnn_forward, "lstm": rnnlib.lstm_forward, "gru": rnnlib.gru_forward}
