@@ -231,6 +231,8 @@ class SerialExecutor(cf.Executor):
     process when it is submitted (the default of :func:`run_grid`)."""
 
     def submit(self, fn, /, *args, **kwargs):
+        """Run ``fn(*args, **kwargs)`` now; return a finished future with its result
+        (or its exception)."""
         future = cf.Future()
         try:
             future.set_result(fn(*args, **kwargs))

@@ -414,7 +414,7 @@ class SimpleRNN(_Recurrent):
         Also return the final state: ``forward`` gives ``(out, (h_T,))``.
     stateful : bool
         Start each call from the state the previous call ended in (truncated BPTT over
-        consecutive windows, step-by-step generation); :meth:`reset_states` forgets it.
+        consecutive windows, step-by-step generation); ``reset_states()`` forgets it.
     seed : int, optional
     dtype : {numpy.float64, numpy.float32}
 
@@ -423,7 +423,7 @@ class SimpleRNN(_Recurrent):
     params : dict
         ``Wx`` (D, H) Glorot uniform, ``Wh`` (H, H) orthogonal, ``b`` (H,) zeros.
     state : tuple (h,)
-        The state after the last :meth:`forward`.
+        The state after the last ``forward``.
     """
 
     cell_name = "rnn"

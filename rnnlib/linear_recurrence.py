@@ -571,7 +571,7 @@ def lru_backward(dy, cache):
 
 def lru_params(input_size, hidden_size, output_size, rng, r_min=0.0, r_max=1.0,
                max_phase=2 * np.pi, dtype=np.float64):
-    r"""Initial LRU weights, the dict of :data:`LRU_PARAMS` as in :cite:`orvieto2023`.
+    r"""Initial LRU weights, the dict of ``LRU_PARAMS`` as in :cite:`orvieto2023`.
 
     ``nu, theta`` from :func:`lru_ring_init`; :math:`B` complex Gaussian with
     :math:`\mathbb E|B_{ij}|^2 = 1/D` (``B_re, B_im`` of variance :math:`1/(2D)`),
@@ -642,7 +642,7 @@ def mingru_loss_and_grads(params, inputs, targets, mask, method="sequential"):
     Parameters
     ----------
     params : dict
-        Keys :data:`MINGRU_MODEL_PARAMS` (:func:`mingru_init`).
+        Keys ``MINGRU_MODEL_PARAMS`` (:func:`mingru_init`).
     inputs : ndarray, shape (N, T, D)
     targets : ndarray, shape (N, T, K)
     mask : ndarray of bool, shape (N, T)
@@ -711,7 +711,7 @@ def lru_loss_and_grads(params, inputs, targets, mask, method="sequential"):
     linear recurrence: without it the model would be linear in its inputs),
     :math:`y = \text{LRU}(e)` from :math:`h_0 = 0` (:func:`lru_forward`),
     :math:`\hat y_t = y_t W_y + b_y`, and the masked mean squared error. Arguments and
-    returns as in :func:`mingru_loss_and_grads`, with the keys :data:`LRU_MODEL_PARAMS`.
+    returns as in :func:`mingru_loss_and_grads`, with the keys ``LRU_MODEL_PARAMS``.
     """
     _check_targets(inputs, targets, mask)
     out, (pre, ecache, cache, rcache) = _lru_model_forward(params, inputs, method)

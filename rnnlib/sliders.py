@@ -4,7 +4,7 @@ an ipywidgets explorer.
 In a running notebook an explorer (``ipywidgets.interact``) recomputes its figure when a
 slider moves; in the HTML book there is no kernel to do that. :func:`frame_slider`
 computes the figure for a grid of slider values in advance and returns a self-contained
-HTML animation (matplotlib's JavaScript export, :meth:`matplotlib.animation.Animation.to_jshtml`):
+HTML animation (matplotlib's JavaScript export, ``matplotlib.animation.Animation.to_jshtml``):
 the frames are PNG images embedded in the page and a range slider picks one, with no
 kernel and nothing fetched from the network.
 """
