@@ -16,7 +16,8 @@ The secret is in the initialization: the spectral radius of :math:`W_{hh}`, its
 sparsity and the input scaling. Derived in the chapter "Echo state networks".
 
 Pure functions first (:func:`init_reservoir`, :func:`reservoir_states`,
-:func:`ridge_readout`, :func:`spectral_radius_estimate`, :func:`echo_state_property`),
+:func:`ridge_readout`, :func:`ridge_path`, :func:`spectral_radius_estimate`,
+:func:`echo_state_property`, :func:`free_run_nrmse`, :func:`fit_ridge_on_validation`),
 then the thin :class:`EchoStateNetwork` that holds the arrays, fits, predicts one step
 ahead, generates free-running and saves to / loads from ``.npz``.
 """
@@ -24,8 +25,8 @@ import os
 
 import numpy as np
 
-from ._validation import (check_array, check_bool, check_choice, check_generator,
-                          check_int, check_number)
+from ._validation import (ArgumentTypeError, check_array, check_bool, check_choice,
+                          check_generator, check_indices, check_int, check_number)
 from .analysis import spectral_radius as _exact_spectral_radius
 from .io import load_archive, save_archive
 
@@ -251,7 +252,39 @@ def reservoir_states(u, W_uh, W_hh, b, leak_rate=1.0, h0=None, *, W_yh=None, fee
     return states if batched else states[0]
 
 
-def ridge_readout(states, targets, ridge=1e-8):
+def _readout_data(states, targets):
+    """Check states and targets; return the centred (T, H), (T, K) data and the means."""
+    check_array("states", states)
+    check_array("targets", targets, dtype=states.dtype)
+    if states.ndim not in (2, 3) or targets.ndim != states.ndim \
+            or targets.shape[:-1] != states.shape[:-1]:
+        raise ValueError("states and targets must have shapes (T, H) and (T, K) (or "
+                         f"(N, T, H) and (N, T, K)) with the same T; got {states.shape} "
+                         f"and {targets.shape}")
+    H, K = states.shape[-1], targets.shape[-1]
+    if states.size == 0 and H > 0:
+        raise ValueError(f"states must hold at least one time step; got shape {states.shape}")
+    if H == 0 or K == 0:
+        raise ValueError("states and targets must have at least one feature; got shapes "
+                         f"{states.shape} and {targets.shape}")
+    X, Y = states.reshape(-1, H), targets.reshape(-1, K)
+    h_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
+    return X - h_mean, Y - y_mean, h_mean, y_mean
+
+
+def _triangular_factor(Xc, Yc, ridge=0.0):
+    """R (H, H) and z = Q^T Y (H, K) of the QR factorisation of [X; sqrt(ridge) I], from
+    one Householder QR of the stacked [X Y] (the last columns of R are Q^T Y)."""
+    H, K = Xc.shape[1], Yc.shape[1]
+    A = np.zeros((Xc.shape[0] + (H if ridge else 0), H + K), dtype=Xc.dtype)
+    A[:Xc.shape[0], :H], A[:Xc.shape[0], H:] = Xc, Yc
+    if ridge:
+        A[Xc.shape[0] + np.arange(H), np.arange(H)] = np.sqrt(ridge)
+    R = np.linalg.qr(A, mode="r")
+    return R[:H, :H], R[:H, H:]
+
+
+def ridge_readout(states, targets, ridge=1e-8, *, method="normal"):
     r"""Fit the linear readout :math:`y = h W_{hy} + b_y` by ridge regression, in closed form.
 
     Minimises :math:`\sum_t \|h_t W_{hy} + b_y - y_t\|^2 + \lambda \|W_{hy}\|_F^2`
@@ -261,7 +294,7 @@ def ridge_readout(states, targets, ridge=1e-8):
     .. math::
         W_{hy} = (X^\top X + \lambda I)^{-1} X^\top Y, \qquad b_y = \bar y - \bar h W_{hy},
 
-    solved with ``np.linalg.solve`` (no explicit inverse, no iterative training).
+    without an explicit inverse and without iterative training.
 
     Parameters
     ----------
@@ -271,33 +304,72 @@ def ridge_readout(states, targets, ridge=1e-8):
         Desired outputs, batched like ``states``.
     ridge : float
         :math:`\lambda \ge 0`.
+    method : {"normal", "qr"}
+        ``"normal"``: the normal equations above, :math:`X^\top X` formed and solved
+        with ``np.linalg.solve`` (fast, :math:`T H^2 + H^3/3` operations); forming
+        :math:`X^\top X` squares the condition number, so in float64 it fails once
+        :math:`\lambda` is below about :math:`10^{-16} \sigma_{max}(X)^2`.
+        ``"qr"``: a Householder QR factorisation of the stacked
+        :math:`[X;\ \sqrt{\lambda} I]` and a triangular solve, accurate to the
+        condition number of :math:`X` itself (about :math:`2 (T + H) H^2` operations).
 
     Returns
     -------
     W_hy : ndarray, shape (H, K)
     b_y : ndarray, shape (K,)
     """
-    check_array("states", states)
-    check_array("targets", targets, dtype=states.dtype)
-    if states.ndim not in (2, 3) or targets.ndim != states.ndim \
-            or targets.shape[:-1] != states.shape[:-1]:
-        raise ValueError("states and targets must have shapes (T, H) and (T, K) (or "
-                         f"(N, T, H) and (N, T, K)) with the same T; got {states.shape} "
-                         f"and {targets.shape}")
+    check_choice("method", method, ("normal", "qr"))
     ridge = check_number("ridge", ridge, low=0.0)
-    H, K = states.shape[-1], targets.shape[-1]
-    if states.size == 0 and H > 0:
-        raise ValueError(f"states must hold at least one time step; got shape {states.shape}")
-    if H == 0 or K == 0:
-        raise ValueError("states and targets must have at least one feature; got shapes "
-                         f"{states.shape} and {targets.shape}")
-    X, Y = states.reshape(-1, H), targets.reshape(-1, K)
-    h_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
-    Xc, Yc = X - h_mean, Y - y_mean
-    A = Xc.T @ Xc
-    A[np.diag_indices(H)] += ridge
-    W_hy = np.linalg.solve(A, Xc.T @ Yc)
+    Xc, Yc, h_mean, y_mean = _readout_data(states, targets)
+    if method == "qr":
+        R, z = _triangular_factor(Xc, Yc, ridge)
+        W_hy = np.linalg.solve(R, z)
+    else:
+        A = Xc.T @ Xc
+        A[np.diag_indices(A.shape[0])] += ridge
+        W_hy = np.linalg.solve(A, Xc.T @ Yc)
     return W_hy, y_mean - h_mean @ W_hy
+
+
+def ridge_path(states, targets, ridges):
+    r"""Ridge readouts for several :math:`\lambda` from one factorisation, to choose
+    :math:`\lambda` on validation data.
+
+    With the QR factorisation :math:`X = Q R` of the centred states and the singular
+    value decomposition :math:`R = U S V^\top`,
+    :math:`W_{hy}(\lambda) = V \operatorname{diag}(s_i / (s_i^2 + \lambda)) U^\top Q^\top Y`
+    for every :math:`\lambda` at the cost of one product; the accuracy is that of
+    ``ridge_readout(..., method="qr")``.
+
+    Parameters
+    ----------
+    states : ndarray, shape (T, H) or (N, T, H)
+    targets : ndarray, shape (T, K) or (N, T, K)
+    ridges : sequence of float
+        The :math:`\lambda \ge 0` to try.
+
+    Returns
+    -------
+    readouts : list of (W_hy, b_y)
+        One pair per ridge, in the order given.
+    singular_values : ndarray, shape (H,)
+        :math:`s_i` of the centred states, largest first (their ratio is the condition
+        number of the regression).
+    """
+    if isinstance(ridges, (str, bytes)) or not hasattr(ridges, "__len__") or len(ridges) == 0:
+        raise ValueError(f"ridges must be a non-empty sequence of numbers; got {ridges!r}")
+    ridges = [check_number(f"ridges[{i}]", r, low=0.0) for i, r in enumerate(ridges)]
+    Xc, Yc, h_mean, y_mean = _readout_data(states, targets)
+    R, z = _triangular_factor(Xc, Yc)
+    U, S, Vt = np.linalg.svd(R)
+    Uz = U.T @ z
+    readouts = []
+    for ridge in ridges:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gain = np.where(S > 0, S / (S ** 2 + ridge), 0.0)
+        W_hy = Vt.T @ (gain[:, None] * Uz)
+        readouts.append((W_hy, y_mean - h_mean @ W_hy))
+    return readouts, S
 
 
 def echo_state_property(u, W_uh, W_hh, b, leak_rate=1.0, *, n_states=2, rng, tol=1e-6):
@@ -339,6 +411,134 @@ def echo_state_property(u, W_uh, W_hh, b, leak_rate=1.0, *, n_states=2, rng, tol
     states = reservoir_states(u_batch, W_uh, W_hh, b, leak_rate, h0)
     distance = np.linalg.norm(states[1:] - states[0], axis=-1).max(axis=0)
     return bool(distance[-1] <= tol), distance
+
+
+def free_run_nrmse(esn, series, starts, horizon, *, h0=None, scale=None):
+    r"""Free-running error of a fitted network against a series, at every horizon.
+
+    The network is driven by the true ``series`` from ``h0`` (teacher forcing); from the
+    state reached after ``series[s]``, for every ``s`` in ``starts``, it runs free for
+    ``horizon`` steps (:meth:`EchoStateNetwork.generate`) and its outputs are compared
+    with ``series[s + 1 : s + 1 + horizon]``:
+
+    .. math::
+        \mathrm{NRMSE}_k = \sqrt{\langle (\hat y_{s+k} - y_{s+k})^2 \rangle_{s}}\ /\ s_y,
+
+    the mean over start points and output components, :math:`s_y` the standard
+    deviation of the series (or ``scale``). ``NRMSE_84`` of jaeger2004 is ``curve[83]``.
+
+    Parameters
+    ----------
+    esn : EchoStateNetwork
+        Fitted, without output feedback, with n_outputs == n_inputs = D.
+    series : ndarray, shape (T, D)
+    starts : ndarray of int, shape (M,)
+        Start indices, with ``s + horizon < T``.
+    horizon : int
+    h0 : ndarray, shape (H,), optional
+        State before ``series[0]``; zeros if None (then the first starts still
+        remember it).
+    scale : float, optional
+        The normalising standard deviation :math:`s_y`; ``np.std(series)`` if None.
+
+    Returns
+    -------
+    curve : ndarray, shape (horizon,)
+        ``curve[k - 1]`` is the NRMSE after k free-running steps.
+    """
+    if not isinstance(esn, EchoStateNetwork):
+        raise ArgumentTypeError(f"esn must be an EchoStateNetwork; got {type(esn).__name__}")
+    esn._check_fitted()
+    if esn.W_yh is not None:
+        raise ValueError("free_run_nrmse needs a network without output feedback")
+    horizon = check_int("horizon", horizon)
+    check_array("series", series, ndim=2, dtype=esn.W_hh.dtype)
+    T = series.shape[0]
+    check_indices("starts", starts, T - horizon, ndim=1)
+    if starts.size == 0:
+        raise ValueError("starts must hold at least one start index")
+    scale = float(np.std(series)) if scale is None else check_number(
+        "scale", scale, low=0.0, low_open=True)
+    if scale == 0:
+        raise ValueError("series is constant: its standard deviation is 0; pass scale")
+    states = reservoir_states(series[:starts.max() + 1], esn.W_uh, esn.W_hh, esn.b,
+                              esn.leak_rate, h0)
+    gen = esn.generate(horizon, states[starts])                    # (M, horizon, D)
+    truth = series[starts[:, None] + 1 + np.arange(horizon)]       # (M, horizon, D)
+    return np.sqrt(np.mean((gen - truth) ** 2, axis=(0, 2))) / scale
+
+
+def fit_ridge_on_validation(esn, series, n_train, n_val, ridges, *, washout=100,
+                            horizon=84, n_starts=20, method="qr"):
+    r"""Fit the readout of ``esn`` for next-step prediction of ``series``, with the ridge
+    :math:`\lambda` chosen by the free-running error on a validation segment.
+
+    The readout is fitted on ``series[:n_train]`` (input ``series[t]``, target
+    ``series[t + 1]``, the first ``washout`` states dropped) for every ridge of
+    ``ridges`` at once (:func:`ridge_path`); each is scored by
+    :func:`free_run_nrmse` at ``horizon`` from ``n_starts`` start points in the
+    following ``n_val`` steps; the best is refitted with :meth:`EchoStateNetwork.fit`
+    (``method``). Nothing after ``n_train + n_val`` is read, so a test segment after it
+    stays unseen.
+
+    Parameters
+    ----------
+    esn : EchoStateNetwork
+        Without output feedback, one input and one output of the same size D.
+    series : ndarray, shape (T, D)
+        With ``T >= n_train + n_val``.
+    n_train, n_val : int
+    ridges : sequence of float
+    washout, horizon, n_starts : int
+    method : {"normal", "qr"}
+
+    Returns
+    -------
+    scores : ndarray, shape (len(ridges),)
+        Validation NRMSE at ``horizon`` for each ridge (inf where generation diverged);
+        ``esn.ridge`` is set to the ridge of the smallest one and ``esn`` is fitted.
+    """
+    if not isinstance(esn, EchoStateNetwork):
+        raise ArgumentTypeError(f"esn must be an EchoStateNetwork; got {type(esn).__name__}")
+    n_train, n_val = check_int("n_train", n_train, low=2), check_int("n_val", n_val)
+    horizon, n_starts = check_int("horizon", horizon), check_int("n_starts", n_starts)
+    check_array("series", series, ndim=2, dtype=esn.W_hh.dtype)
+    if series.shape[0] < n_train + n_val:
+        raise ValueError(f"series must hold n_train + n_val = {n_train + n_val} steps; "
+                         f"got {series.shape[0]}")
+    if n_val <= horizon:
+        raise ValueError(f"n_val must exceed horizon={horizon}; got {n_val}")
+    washout = check_int("washout", washout, low=0, high=n_train - 2)
+    u = series[:n_train + n_val]
+    states = reservoir_states(u, esn.W_uh, esn.W_hh, esn.b, esn.leak_rate)
+    check_choice("method", method, ("normal", "qr"))
+    if method == "qr":
+        readouts, _ = ridge_path(states[washout:n_train - 1], u[washout + 1:n_train], ridges)
+    else:                       # the normal equations' own solutions, one Gram matrix
+        Xc, Yc, h_mean, y_mean = _readout_data(states[washout:n_train - 1],
+                                               u[washout + 1:n_train])
+        A, XtY, readouts = Xc.T @ Xc, Xc.T @ Yc, []
+        for i, ridge in enumerate(ridges):
+            W_hy = np.linalg.solve(A + check_number(f"ridges[{i}]", ridge, low=0.0)
+                                   * np.eye(A.shape[0]), XtY)
+            readouts.append((W_hy, y_mean - h_mean @ W_hy))
+    starts = n_train + np.linspace(0, n_val - horizon - 1, n_starts).astype(int)
+    scale = float(np.std(series[:n_train]))
+    gen_states = states[starts]
+    truth = u[starts[:, None] + 1 + np.arange(horizon)]
+    scores = np.empty(len(readouts))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, (esn.W_hy, esn.b_y) in enumerate(readouts):
+            y = gen_states @ esn.W_hy + esn.b_y
+            h = gen_states
+            for _ in range(horizon - 1):
+                h = _leaky_step(h, y @ esn.W_uh + esn.b, esn.W_hh, esn.leak_rate)
+                y = h @ esn.W_hy + esn.b_y
+            err = np.sqrt(np.mean((y - truth[:, -1]) ** 2)) / scale
+            scores[i] = err if np.isfinite(err) else np.inf
+    esn.ridge = float(ridges[int(np.argmin(scores))])
+    esn.fit(series[:n_train - 1], series[1:n_train], washout=washout, method=method)
+    return scores
 
 
 class EchoStateNetwork:
@@ -411,7 +611,7 @@ class EchoStateNetwork:
         if self.W_hy is None:
             raise ValueError("this EchoStateNetwork is not fitted yet; call fit(u, y) first")
 
-    def fit(self, u, y, *, washout=100):
+    def fit(self, u, y, *, washout=100, method="normal"):
         r"""Collect states for ``u`` from :math:`h_0 = 0` and fit the readout to ``y``.
 
         With output feedback the targets are fed back (teacher forcing):
@@ -425,6 +625,8 @@ class EchoStateNetwork:
         washout : int
             The first ``washout`` states (still remembering :math:`h_0`) are not used
             in the regression.
+        method : {"normal", "qr"}
+            How the ridge regression is solved, see :func:`ridge_readout`.
 
         Returns
         -------
@@ -437,13 +639,15 @@ class EchoStateNetwork:
                              f"matching u; got {y.shape}")
         T = u3.shape[1]
         washout = check_int(f"washout (T={T} steps)", washout, low=0, high=T - 1)
+        check_choice("method", method, ("normal", "qr"))
         feedback = None
         if self.W_yh is not None:
             feedback = np.zeros_like(y3)
             feedback[:, 1:] = y3[:, :-1]
         states = reservoir_states(u3, self.W_uh, self.W_hh, self.b, self.leak_rate,
                                   W_yh=self.W_yh, feedback=feedback)
-        self.W_hy, self.b_y = ridge_readout(states[:, washout:], y3[:, washout:], self.ridge)
+        self.W_hy, self.b_y = ridge_readout(states[:, washout:], y3[:, washout:], self.ridge,
+                                            method=method)
         self.state_ = states[:, -1] if batched else states[0, -1]
         return self
 

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 import rnnlib
-from rnnlib.esn import (EchoStateNetwork, echo_state_property, init_reservoir,
-                        reservoir_states, ridge_readout, spectral_radius_estimate)
+from rnnlib.esn import (EchoStateNetwork, echo_state_property, fit_ridge_on_validation,
+                        free_run_nrmse, init_reservoir, reservoir_states, ridge_path,
+                        ridge_readout, spectral_radius_estimate)
 from rnnlib.signals import sine, sum_of_sines
 
 
@@ -600,3 +601,110 @@ def test_esn_module_keeps_no_private_copy_of_the_shared_checks():
     import rnnlib.esn as esn_module
     for name in ("_check_leak_rate", "_check_nonnegative", "_check_positive_int", "_check_rng"):
         assert not hasattr(esn_module, name)
+
+
+# ---------------------------------------------------------------- solvers and validation
+
+def test_qr_readout_matches_lstsq_where_the_normal_equations_fail():
+    rng = np.random.default_rng(21)
+    # states with singular values from 1 to 1e-9: the Gram matrix has condition 1e18
+    U, _ = np.linalg.qr(rng.standard_normal((400, 30)))
+    V, _ = np.linalg.qr(rng.standard_normal((30, 30)))
+    X = (U * np.logspace(0, -9, 30)) @ V.T
+    Y = X @ rng.standard_normal((30, 2)) + 1e-12 * rng.standard_normal((400, 2))
+    ridge = 1e-20
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    A = np.vstack([Xc, np.sqrt(ridge) * np.eye(30)])
+    ref = np.linalg.lstsq(A, np.vstack([Yc, np.zeros((30, 2))]), rcond=None)[0]
+    W_qr, b_qr = ridge_readout(X, Y, ridge, method="qr")
+    W_ne, _ = ridge_readout(X, Y, ridge, method="normal")
+    err_qr = np.linalg.norm(W_qr - ref) / np.linalg.norm(ref)
+    err_ne = np.linalg.norm(W_ne - ref) / np.linalg.norm(ref)
+    assert err_qr < 1e-5 and err_ne > 100 * err_qr, (err_qr, err_ne)
+    np.testing.assert_allclose(b_qr, Y.mean(0) - X.mean(0) @ W_qr, atol=1e-12)
+
+
+def test_ridge_path_gives_the_ridge_readouts():
+    rng = np.random.default_rng(22)
+    X, Y = rng.standard_normal((3, 60, 12)), rng.standard_normal((3, 60, 2))
+    ridges = [0.0, 1e-3, 0.5, 10.0]
+    readouts, sv = ridge_path(X, Y, ridges)
+    assert len(readouts) == 4 and sv.shape == (12,) and np.all(np.diff(sv) <= 0)
+    for ridge, (W, b) in zip(ridges, readouts):
+        W_ref, b_ref = ridge_readout(X, Y, ridge, method="qr")
+        np.testing.assert_allclose(W, W_ref, atol=1e-10)
+        np.testing.assert_allclose(b, b_ref, atol=1e-10)
+    for bad in ([], [-1.0], [np.nan], "1e-8", 1e-8):
+        with pytest.raises(ValueError, match="ridges"):
+            ridge_path(X, Y, bad)
+    with pytest.raises(ValueError, match="method"):
+        ridge_readout(X, Y, 1.0, method="cholesky")
+
+
+def test_free_run_nrmse_matches_generate_and_a_hand_computed_error():
+    esn, x = _fitted()
+    series = x[:, None]
+    starts = np.array([30, 100, 150])
+    curve = free_run_nrmse(esn, series, starts, 12)
+    states = reservoir_states(series, esn.W_uh, esn.W_hh, esn.b, esn.leak_rate)
+    errs = [esn.generate(12, states[s])[:, 0] - x[s + 1:s + 13] for s in starts]
+    np.testing.assert_allclose(curve, np.sqrt(np.mean(np.square(errs), axis=0)) / np.std(x),
+                               rtol=1e-8)
+    with pytest.raises(ValueError, match="starts"):
+        free_run_nrmse(esn, series, np.array([290]), 12)
+    with pytest.raises(ValueError, match="starts"):
+        free_run_nrmse(esn, series, np.array([1.0]), 12)
+    with pytest.raises(ValueError, match="horizon"):
+        free_run_nrmse(esn, series, starts, 0)
+    with pytest.raises(ValueError, match="EchoStateNetwork"):
+        free_run_nrmse(None, series, starts, 12)
+
+
+def test_fit_ridge_on_validation_picks_the_best_validation_ridge_and_reads_no_test_data():
+    x = sum_of_sines(1600)[:, None]
+    ridges = [1e-12, 1e-6, 1e2]
+    esn = EchoStateNetwork(1, 60, spectral_radius=0.9, input_scaling=0.5, sparsity=0.5,
+                           rng=np.random.default_rng(3))
+    scores = fit_ridge_on_validation(esn, x, 800, 300, ridges, horizon=20, n_starts=5)
+    assert scores.shape == (3,) and esn.ridge == ridges[int(np.argmin(scores))]
+    # the score is free_run_nrmse at the horizon for that ridge's fit
+    starts = 800 + np.linspace(0, 300 - 21, 5).astype(int)
+    for ridge, score in zip(ridges, scores):
+        e = EchoStateNetwork(1, 60, spectral_radius=0.9, input_scaling=0.5, sparsity=0.5,
+                             ridge=ridge, rng=np.random.default_rng(3))
+        e.fit(x[:799], x[1:800], washout=100, method="qr")
+        ref = free_run_nrmse(e, x[:1100], starts, 20, scale=float(np.std(x[:800])))[-1]
+        assert score == pytest.approx(ref, rel=1e-3)
+    poisoned = x.copy()
+    poisoned[1100:] = 1e6                             # the test segment: never read
+    again = EchoStateNetwork(1, 60, spectral_radius=0.9, input_scaling=0.5, sparsity=0.5,
+                             rng=np.random.default_rng(3))
+    np.testing.assert_array_equal(
+        fit_ridge_on_validation(again, poisoned, 800, 300, ridges, horizon=20, n_starts=5), scores)
+    with pytest.raises(ValueError, match="n_val"):
+        fit_ridge_on_validation(esn, x, 800, 10, ridges, horizon=20)
+    with pytest.raises(ValueError, match="series must hold"):
+        fit_ridge_on_validation(esn, x, 1500, 300, ridges)
+
+
+def test_the_stored_limits_file_and_a_reduced_rerun_of_its_command(tmp_path):
+    import importlib.util
+    import json
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[1]
+    stored = json.loads((root / "book" / "data" / "esn_limits.json").read_text())
+    assert stored["command"].startswith("python scripts/esn_limits.py")
+    final = [r["nrmse84"] for r in stored["length"]
+             if r["label"] == "final reservoir" and r["n_train"] == 4000]
+    assert len(final) >= 3 and max(final) <= 1e-5
+    spec = importlib.util.spec_from_file_location("esn_limits", root / "scripts" / "esn_limits.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "quick.json"
+    assert module.main(["--quick", "--out", str(out)]) == 0
+    quick = json.loads(out.read_text())
+    assert set(quick) == set(stored)
+    for group in ("length", "knobs", "truth"):
+        assert {r["label"] for r in quick[group]} == {r["label"] for r in stored[group]}
+        assert all(np.isfinite(r["nrmse84"]) and r["ridge"] in quick["ridges"] for r in quick[group])
+    assert module.main(["--quick", "--out", str(tmp_path / "missing" / "q.json")]) == 2
