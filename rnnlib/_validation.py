@@ -150,17 +150,20 @@ def check_int(name, value, low=1, high=None):
     return value
 
 
-def check_number(name, value, low=None, high=None, low_open=False, high_open=False):
+def check_number(name, value, low=None, high=None, low_open=False, high_open=False,
+                 infinite=False):
     """Return ``value`` as a finite ``float`` in the interval from ``low`` to ``high``.
 
     ``low_open`` and ``high_open`` exclude the ends (``low=0, low_open=True``: positive).
-    Bools, strings, arrays, NaN and infinities are refused.
+    Bools, strings, arrays, NaN and infinities are refused; ``infinite=True`` lets
+    infinities through (for quantities where they have a meaning, e.g. a loss that
+    overflowed).
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ArgumentTypeError(f"{name} must be a number; got {value!r} "
                                 f"({type(value).__name__})")
     value = float(value)
-    if not math.isfinite(value):
+    if math.isnan(value) or (math.isinf(value) and not infinite):
         raise NonFiniteError(f"{name} must be a finite number; got {value}")
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)

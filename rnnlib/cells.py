@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 
 from . import init as _init
-from ._validation import check_choice
+from ._validation import check_choice, check_float_dtype, check_int
 from .gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
 from .lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
 from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
@@ -118,6 +118,8 @@ class Cell:
 
     def zero_state(self, N, H, dtype):
         """The zero state: a tuple of ``len(state)`` arrays (N, H)."""
+        N, H = check_int("N", N), check_int("H", H)
+        dtype = check_float_dtype("dtype", dtype)
         return tuple(np.zeros((N, H), dtype=dtype) for _ in self.state)
 
     def param_args(self, params):

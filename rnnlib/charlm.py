@@ -85,8 +85,10 @@ def load_corpus():
 
 def split_text(text, val_fraction=0.1):
     """Split ``text`` into (train, validation): the last ``val_fraction`` is held out."""
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be in (0, 1); got {val_fraction!r}")
+    if not isinstance(text, str):
+        raise ArgumentTypeError(f"text must be a str; got {type(text).__name__}")
+    val_fraction = check_number("val_fraction", val_fraction, low=0, high=1, low_open=True,
+                                high_open=True)
     cut = int(round(len(text) * (1 - val_fraction)))
     return text[:cut], text[cut:]
 
@@ -128,11 +130,8 @@ class Vocabulary:
                              "alphabet)") from None
 
     def decode(self, ids):
-        """Indices (any int array or sequence) -> str."""
-        ids = np.asarray(ids)
-        if ids.size and (not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0
-                         or ids.max() >= len(self)):
-            raise ValueError(f"ids must be integers in [0, {len(self)}); got {ids!r:.60}")
+        """Indices, a 1-D integer array, -> str."""
+        check_indices("ids", ids, len(self), ndim=1)
         return "".join(self.chars[i] for i in ids.ravel())
 
 
@@ -162,6 +161,8 @@ def batches(ids, batch_size, T):
     check_array("ids", ids, ndim=1, floating=False)
     if ids.dtype.kind not in "iu":
         raise ArgumentTypeError(f"ids must be a 1-D integer array; got dtype {ids.dtype}")
+    if ids.size and ids.min() < 0:
+        raise ValueError(f"ids must be non-negative character indices; got {ids.min()}")
     K = (len(ids) - 1) // batch_size // T
     if K == 0:
         raise ValueError(f"a text of {len(ids)} characters is too short for one window of "
@@ -248,6 +249,7 @@ class CharLM:
 
     def initial_state(self, N):
         """The zero state ``(h, c)``, each of shape (N, H)."""
+        N = check_int("N", N)
         zeros = np.zeros((N, self.hidden_size), dtype=self.dtype)
         return zeros, zeros.copy()
 
@@ -306,6 +308,10 @@ class CharLM:
 def per_character_loss(scores, y, mask):
     """The softmax cross-entropy in nats per character (mean over batch and steps) and
     its gradient: :func:`rnnlib.losses.temporal_softmax_loss` divided by T."""
+    check_array("scores", scores, ndim=3)
+    if 0 in scores.shape:
+        raise ValueError(f"scores must hold at least one sequence, step and class; got "
+                         f"shape {scores.shape}")
     T = scores.shape[1]
     mask = np.ones(scores.shape[:2], dtype=bool) if mask is None else mask
     loss, dscores = temporal_softmax_loss(scores, y, mask)

@@ -10,6 +10,8 @@ feature-major arrays. The derivation and the measurements are in the chapter
 """
 import numpy as np
 
+from ._validation import check_array, check_float_dtype, check_int
+
 
 def exp_scale(n_sigmoid, n_tanh, dtype):
     r"""Row factors that let one ``np.exp`` serve every gate of a step.
@@ -21,14 +23,24 @@ def exp_scale(n_sigmoid, n_tanh, dtype):
     its tanh). For :math:`m` so large that :math:`e^m` overflows to infinity, the
     formulas give the exact limits 0 and -1. Returns shape (n_sigmoid + n_tanh, 1):
     -1 in the first ``n_sigmoid`` rows, -2 in the ``n_tanh`` rows after them."""
+    n_sigmoid, n_tanh = check_int("n_sigmoid", n_sigmoid, low=0), check_int("n_tanh", n_tanh, low=0)
+    dtype = check_float_dtype("dtype", dtype)
     scale = np.full((n_sigmoid + n_tanh, 1), -2, dtype=dtype)
     scale[:n_sigmoid] = -1
     return scale
 
 
-def tanh_from_exponent(m):
+def tanh_from_exponent(m, check=True):
     r""":math:`\tanh(a) = 2 / (1 + e^{m}) - 1` in place, for ``m`` = :math:`-2a`
-    (see ``exp_scale``); ``m`` overflowing in exp gives the exact limit -1."""
+    (see ``exp_scale``); ``m`` overflowing in exp gives the exact limit -1.
+
+    ``m`` must be a finite float array. The sequence functions, whose arrays are checked
+    once on entry and whose loops already ignore the overflow, pass ``check=False``.
+    """
+    if check:
+        check_array("m", m)
+        with np.errstate(over="ignore"):
+            return tanh_from_exponent(m, check=False)
     np.exp(m, out=m)
     np.add(m, 1, out=m)
     np.divide(2, m, out=m)
@@ -36,8 +48,13 @@ def tanh_from_exponent(m):
     return m
 
 
-def sigmoid_from_exponent(m):
-    r""":math:`\sigma(a) = 1 / (1 + e^{m})` in place, for ``m`` = :math:`-a`."""
+def sigmoid_from_exponent(m, check=True):
+    r""":math:`\sigma(a) = 1 / (1 + e^{m})` in place, for ``m`` = :math:`-a` (``check``
+    as for :func:`tanh_from_exponent`)."""
+    if check:
+        check_array("m", m)
+        with np.errstate(over="ignore"):
+            return sigmoid_from_exponent(m, check=False)
     np.exp(m, out=m)
     np.add(m, 1, out=m)
     np.reciprocal(m, out=m)
@@ -65,7 +82,13 @@ def gate_projection(x, Wx, Wh, b, scale):
     xa : ndarray, shape (D+1, T, N)
         :math:`u_t^\top` with a row of ones below, for the weight and bias gradients.
     """
+    check_array("x", x, ndim=3)
     N, T, D = x.shape
+    check_array("Wx", Wx, ndim=2, shape=(D, None), dtype=x.dtype)
+    G = Wx.shape[1]
+    check_array("Wh", Wh, ndim=2, shape=(None, G), dtype=x.dtype)
+    check_array("b", b, shape=(G,), dtype=x.dtype)
+    check_array("scale", scale, shape=(G, 1), dtype=x.dtype)
     WxbT = np.empty((Wx.shape[1], D + 1), dtype=x.dtype)       # [W_uh^T | b]
     WxbT[:, :D] = Wx.T
     WxbT[:, D] = b

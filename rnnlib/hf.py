@@ -446,11 +446,11 @@ def reduction_ratio(actual, predicted):
         Near 1 when the model is trustworthy, small or negative when it is not; ``-inf``
         for a step that blew up.
     """
+    predicted = check_number("predicted", predicted)
+    actual = check_number("actual", actual, infinite=True)
     if not predicted < 0:
         raise ValueError(f"predicted reduction must be negative (a descent step); "
                          f"got {predicted}")
-    if math.isnan(actual):
-        raise ValueError("actual reduction is NaN")
     return actual / predicted if math.isfinite(actual) else -math.inf
 
 
@@ -481,10 +481,10 @@ def update_damping(damping, rho, lower=0.25, upper=0.75, increase=1.5, decrease=
     float
         The new damping.
     """
-    if not damping > 0 or not math.isfinite(damping):
-        raise ValueError(f"damping must be positive and finite; got {damping}")
-    if math.isnan(rho):
-        raise ValueError("rho is NaN")
+    damping = check_number("damping", damping, low=0, low_open=True)
+    rho = check_number("rho", rho, infinite=True)
+    lower, upper = check_number("lower", lower), check_number("upper", upper)
+    increase, decrease = check_number("increase", increase), check_number("decrease", decrease)
     if not lower < upper:
         raise ValueError(f"need lower < upper; got {lower} and {upper}")
     if not (increase > 1 and 0 < decrease < 1):

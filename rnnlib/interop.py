@@ -29,6 +29,12 @@ def reorder_gates(a, kind, axis=0, to_torch=False):
     """Permute the gate blocks of ``a`` along ``axis`` from torch's order to rnnlib's
     (or back, ``to_torch=True``), as the registry's ``torch_gate_order`` says."""
     order = get_cell(kind, "kind").torch_gate_order
+    check_array("a", a)
+    axis = check_int("axis", axis, low=-a.ndim, high=a.ndim - 1) if a.ndim else 0
+    to_torch = check_bool("to_torch", to_torch)
+    if a.ndim == 0 or a.shape[axis] % len(order):
+        raise ValueError(f"a must have {len(order)} gate blocks of equal size along axis "
+                         f"{axis}; got shape {a.shape}")
     if order == tuple(range(len(order))):
         return a
     if to_torch:

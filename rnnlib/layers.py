@@ -40,8 +40,8 @@ Derived in the chapter "Extensions".
 import numpy as np
 
 from . import init as _init
-from ._validation import (check_array, check_bool, check_choice, check_float_dtype, check_int,
-                          check_mask, check_number)
+from ._validation import (check_array, check_bool, check_choice, check_float_dtype,
+                          check_indices, check_int, check_mask, check_number)
 from .affine import temporal_affine_backward, temporal_affine_forward
 from .cells import CELLS, get_cell
 from .embedding import word_embedding_backward, word_embedding_forward
@@ -68,6 +68,7 @@ def mask_lengths(mask, N, T):
     lengths : ndarray of int, shape (N,)
         :math:`L_n \\in [1, T]`; all ``T`` when ``mask`` is None.
     """
+    N, T = check_int("N", N), check_int("T", T)
     if mask is None:
         return np.full(N, T)
     mask = check_mask("mask", mask, (N, T))
@@ -97,7 +98,13 @@ def reverse_sequences(x, lengths):
         ``out[n, t] = x[n, L_n - 1 - t]`` for :math:`t < L_n`, ``x[n, t]`` otherwise. The
         map is its own inverse, so it also carries gradients back.
     """
+    check_array("x", x)
+    if x.ndim < 2 or 0 in x.shape[:2]:
+        raise ValueError(f"x must have shape (N, T, ...) with N, T >= 1; got {x.shape}")
     N, T = x.shape[:2]
+    check_indices("lengths", lengths, T + 1, ndim=1)
+    if lengths.shape != (N,) or lengths.min() < 1:
+        raise ValueError(f"lengths must hold N={N} lengths in [1, {T}]; got {lengths!r:.60}")
     t = np.arange(T)
     src = np.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
     return x[np.arange(N)[:, None], src]

@@ -31,7 +31,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import check_array, check_cache, check_sequence_args, check_step_args
+from ._validation import (check_array, check_bool, check_cache, check_sequence_args,
+                          check_step_args)
 from .activations import sigmoid
 from .gates import exp_scale, gate_projection, tanh_from_exponent
 
@@ -160,6 +161,7 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None, return_cell=False):
         :math:`c_t`.
     """
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b, gates=4)
+    return_cell = check_bool("return_cell", return_cell)
     dtype = x.dtype
     if c0 is not None:
         check_array("c0", c0, shape=(N, H), dtype=dtype)
@@ -187,7 +189,7 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None, return_cell=False):
             np.multiply(i, g, out=ig)
             np.add(cs[t + 1], ig, out=cs[t + 1])
             tc = np.multiply(cs[t + 1], -2, out=tanh_cs[t])
-            tanh_from_exponent(tc)                             # tanh(c_t)
+            tanh_from_exponent(tc, check=False)                             # tanh(c_t)
             np.multiply(o, tc, out=hs[:, t + 1])
     h = hs[:, 1:].transpose(2, 1, 0).copy()                    # never a view of the cache
     cache = LSTMCache(xa, hs, gates, cs, tanh_cs, Wx, Wh)
@@ -229,6 +231,7 @@ def lstm_backward(dh, cache, dc_T=None, return_dc0=False):
     H = Wh.shape[0]
     dtype = xa.dtype
     check_array("dh", dh, shape=(N, T, H), dtype=dtype)
+    return_dc0 = check_bool("return_dc0", return_dc0)
     if dc_T is not None:
         check_array("dc_T", dc_T, shape=(N, H), dtype=dtype)
     i, f, o, g = (gates[:, k * H:(k + 1) * H] for k in range(4))

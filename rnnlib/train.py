@@ -122,7 +122,7 @@ def progress_enabled(progress=None):
     ``RNNLIB_PROGRESS=0``, on when ``RNNLIB_PROGRESS=1``, else on only in a Jupyter kernel
     or when stderr is a terminal."""
     if progress is not None:
-        return bool(progress)
+        return check_bool("progress", progress)
     env = os.environ.get("RNNLIB_PROGRESS")
     if env is not None:
         return env.strip() not in ("0", "", "false", "False")
@@ -142,7 +142,7 @@ class ProgressBar:
     time left and ``info``."""
 
     def __init__(self, total, description="", enabled=None):
-        self.total, self.description = total, description
+        self.total, self.description = check_int("total", total, low=0), str(description)
         self.enabled = progress_enabled(enabled)
         self._bar = None
         if self.enabled:
@@ -155,6 +155,7 @@ class ProgressBar:
 
     def update(self, done, info=""):
         """Show ``done`` of ``total`` (tqdm redraws at most 10 times a second)."""
+        done = check_int("done", done, low=0, high=self.total)
         if self._bar is None:
             return
         self._bar.set_postfix_str(info, refresh=False)

@@ -43,8 +43,10 @@ def test_encode_rejects_unknown_characters():
         VOCAB.encode("abz")
     with pytest.raises(ValueError, match="must be a str"):
         VOCAB.encode(b"abc")
-    with pytest.raises(ValueError, match=r"ids must be integers in \[0, 6\)"):
-        VOCAB.decode([0, 6])
+    with pytest.raises(ValueError, match=r"ids must hold indices in \[0, 6\)"):
+        VOCAB.decode(np.array([0, 6]))
+    with pytest.raises(ValueError, match="ids must be a NumPy array; got list"):
+        VOCAB.decode([0, 1])
     with pytest.raises(ValueError, match="distinct characters"):
         charlm.Vocabulary("aab")
 
