@@ -23,7 +23,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import init as _init
-from ._validation import check_array, check_choice, check_generator, check_int, check_number
+from ._validation import (ArgumentTypeError, check_array, check_choice, check_generator,
+                          check_indices, check_int, check_number, check_shape)
 from .affine import temporal_affine_backward, temporal_affine_forward
 from .analysis import backward_steps, forward_steps
 from .cells import CELLS, get_cell
@@ -37,8 +38,16 @@ def data_loss(loss, outputs, targets, mask):
     """The loss of the readout ``outputs`` (N, T, K) and its gradient: the mean squared
     error (``loss="mse"``) or the softmax cross-entropy (``"softmax"``)."""
     check_choice("loss", loss, LOSSES)
+    check_array("outputs", outputs, ndim=3)
+    N, T, K = outputs.shape
+    if 0 in outputs.shape:
+        raise ValueError(f"outputs must hold at least one sequence, step and output; got "
+                         f"shape {outputs.shape}")
     if loss == "mse":
+        check_array("targets", targets, shape=(N, T, K), dtype=outputs.dtype)
         return mean_squared_error(outputs, targets, mask)
+    check_indices("targets", targets, K, ndim=2)
+    check_shape("targets", targets, (N, T))
     return temporal_softmax_loss(outputs, targets, mask)
 
 
@@ -76,11 +85,17 @@ def forward_pass(cell, params, inputs, **options):
     """
     c = get_cell(cell)
     options = c.check_options(options)
-    check_array("inputs", inputs, ndim=3)
+    if not isinstance(params, dict):
+        raise ArgumentTypeError(f"params must be a dict of arrays; got {type(params).__name__}")
+    Wx, Wh = c.param_args(params)[:2]
     for k in ("Wy", "by"):
         if k not in params:
             raise ValueError(f"params of a sequence model lack {k!r}")
-    H = params["Wh"].shape[0] if "Wh" in params else 0
+    check_array("inputs", inputs, ndim=3, shape=(None, None, Wx.shape[0]), dtype=Wx.dtype)
+    if 0 in inputs.shape[:2]:
+        raise ValueError(f"inputs must hold at least one sequence and one step; got shape "
+                         f"{inputs.shape}")
+    H = Wh.shape[0]
     state0 = c.zero_state(inputs.shape[0], H, inputs.dtype)
     h, _, cache = c.run(inputs, state0, params, **options)
     out, out_cache = temporal_affine_forward(h, params["Wy"], params["by"])
@@ -199,7 +214,7 @@ class SequenceModel:
             raise ValueError(f"omega_weight needs the vanilla RNN (cell='rnn'); this model "
                              f"is an {self.cell}")
         if use_omega:       # step-wise BPTT keeps the errors dL/dh_t that Omega needs
-            check_array("inputs", inputs, ndim=3)
+            check_array("inputs", inputs, ndim=3, shape=(None, None, self.input_size))
             state0 = cell.zero_state(inputs.shape[0], self.hidden_size, inputs.dtype)
             h, caches = forward_steps(self.cell, inputs, state0, params, **self.options)
             out, out_cache = temporal_affine_forward(h, params["Wy"], params["by"])
