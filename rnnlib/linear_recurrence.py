@@ -36,7 +36,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validation import (ArgumentTypeError, check_array, check_choice, check_finite,
-                          check_generator, check_int, check_number, check_shape)
+                          check_float_dtype, check_generator, check_int, check_number,
+                          check_shape)
 from .activations import sigmoid
 from .affine import temporal_affine_backward, temporal_affine_forward
 from .losses import mean_squared_error
@@ -107,14 +108,14 @@ def _check_scan_array(name, a, shape=None, dtype=None):
     return a
 
 
-def _check_scan_args(a, b, h0):
+def _check_scan_args(a, b, h0, b_name="b"):
     _check_scan_array("a", a)
     if a.ndim != 3:
         raise ValueError(f"a must have shape (N, T, H); got {a.shape}")
     N, T, H = a.shape
     if N == 0 or T == 0 or H == 0:
         raise ValueError(f"a must hold at least one sequence, step and unit; got {a.shape}")
-    _check_scan_array("b", b, shape=(N, T, H), dtype=a.dtype)
+    _check_scan_array(b_name, b, shape=(N, T, H), dtype=a.dtype)
     _check_scan_array("h0", h0, shape=(N, H), dtype=a.dtype)
 
 
@@ -228,7 +229,7 @@ def linear_scan_backward(dh, a, h, h0, method="scan"):
     dh0 : ndarray, shape (N, H)
     """
     check_choice("method", method, METHODS)
-    _check_scan_args(a, h, h0)
+    _check_scan_args(a, h, h0, b_name="h")
     _check_scan_array("dh", dh, shape=a.shape, dtype=a.dtype)
     return _scan_backward(dh, a, h, h0, method)
 
@@ -367,6 +368,7 @@ def mingru_params(input_size, hidden_size, rng, chrono=None, dtype=np.float64):
     D = check_int("input_size", input_size)
     H = check_int("hidden_size", hidden_size)
     check_generator("rng", rng)
+    dtype = check_float_dtype("dtype", dtype)
     bound = 1.0 / np.sqrt(D)
     p = {"Wz": rng.uniform(-bound, bound, (D, H)), "Wh": rng.uniform(-bound, bound, (D, H))}
     if chrono is None:
