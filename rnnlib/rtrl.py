@@ -7,19 +7,21 @@ the sensitivities of the state to every weight, :math:`P_t = \partial h_t / \par
 
 .. math::
 
-    P_t = \operatorname{diag}(\sigma_h'(a_t)) \left( P_{t-1} W_{hh}
-          + \frac{\partial a_t}{\partial \theta} \right), \qquad
+    P_t = \left( P_{t-1} W_{hh} + \frac{\partial a_t}{\partial \theta} \right)
+          \operatorname{diag}(\sigma_h'(a_t)), \qquad
     \frac{\partial L}{\partial \theta} \mathrel{+}=
-          \frac{\partial L}{\partial h_t} P_t ,
+          P_t \left(\frac{\partial L}{\partial h_t}\right)^{\top},
 
-with :math:`P_0 = 0` (the initial state does not depend on the weights). Every weight
+where, for one sequence, :math:`P_t` has shape :math:`(|\theta|, H)`, one row per weight
+and one column per unit, :math:`(P_t)_{pk} = \partial h_{t,k}/\partial\theta_p` (the code
+stores it as ``(N, rows, H, H)`` with indices ``[n, i, j, k]``), and :math:`P_0 = 0` (the initial state does not depend on the weights). Every weight
 :math:`\theta_{ij}` of :math:`W_{uh}`, :math:`W_{hh}` and :math:`b_h` feeds unit
 :math:`j` from a presynaptic value :math:`s_i` (:math:`u_{t,i}`, :math:`h_{t-1,i}` or 1),
 so :math:`\partial a_{t,k} / \partial \theta_{ij} = s_i \delta_{jk}`.
 
 The result equals the weight gradients of :func:`rnnlib.rnn.rnn_backward`; the price is
-the cost. With :math:`P = H(D + H + 1)` weights the sensitivities hold :math:`PH` numbers
-per sequence, and propagating them costs :math:`PH^2 = O(H^4)` multiply-adds per step,
+the cost. With :math:`|\theta| = H(D + H + 1)` weights the sensitivities hold
+:math:`|\theta| H` numbers per sequence, and propagating them costs :math:`|\theta| H^2 = O(H^4)` multiply-adds per step,
 against :math:`O(H^2)` per step (and :math:`O(TH)` memory) for BPTT
 (:func:`rtrl_cost`). Derived in the chapter "Backpropagation through time".
 """
