@@ -74,6 +74,9 @@ def save_archive(path, fmt, version, arrays):
         raise FileNotFoundError(f"the folder of {path!r} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)        # as an ordinary new file, not mkstemp's 0600
         with os.fdopen(fd, "wb") as f:
             np.savez(f, __format__=np.array(fmt), __version__=np.array(version), **arrays)
             f.flush()

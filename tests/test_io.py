@@ -173,3 +173,12 @@ def test_save_archive_refuses_objects_and_missing_folders(tmp_path):
         save_archive(tmp_path / "a.npz", "x", 1, {"a": np.array([{}], dtype=object)})
     with pytest.raises(FileNotFoundError, match="does not exist"):
         save_archive(tmp_path / "no" / "a.npz", "x", 1, {"a": np.zeros(2)})
+
+
+def test_a_saved_file_gets_the_permissions_of_an_ordinary_new_file(tmp_path):
+    import os
+    from rnnlib.io import save_archive
+    path = save_archive(tmp_path / "p.npz", "x", 1, {"a": np.zeros(2)})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
