@@ -571,6 +571,9 @@ def write_json_atomic(path, data):
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)      # mkstemp's 0600 -> the mode of a plain open()
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

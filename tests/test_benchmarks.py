@@ -164,6 +164,10 @@ def test_atomic_write(tmp_path):
     path = tmp_path / "sub" / "bench.json"
     bench.write_json_atomic(path, {"a": [1, 2.5, None]})
     assert json.loads(path.read_text()) == {"a": [1, 2.5, None]}
+    plain = tmp_path / "plain.json"
+    plain.write_text("{}")
+    assert path.stat().st_mode == plain.stat().st_mode      # not mkstemp's 0600
+    plain.unlink()
     with pytest.raises(TypeError):      # not serializable: fails half way through
         bench.write_json_atomic(path, {"a": 1, "b": object()})
     assert json.loads(path.read_text()) == {"a": [1, 2.5, None]}   # the old file, whole
