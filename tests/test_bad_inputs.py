@@ -876,6 +876,511 @@ NO_ARGUMENTS = {
 
 
 # --------------------------------------------------------------------------------------
+# cells, charlm, esn, experiments, gates, hf, interop, layers, linear_recurrence, models,
+# seq2seq, sliders, train: the remaining public names
+# --------------------------------------------------------------------------------------
+import tempfile  # noqa: E402
+
+import torch  # noqa: E402
+
+from rnnlib import experiments, seq2seq, sliders  # noqa: E402
+
+# cells: check_options takes a dict of options; the case breaks the one option rnn has
+entry("rnnlib.cells.Cell.check_options",
+      call=lambda _self, activation: _self.check_options({"activation": activation}),
+      args=lambda: dict(_self=cells.get_cell("rnn"), activation="tanh"), choices=ACT)
+
+# charlm
+entry("rnnlib.charlm.Vocabulary.encode", call=_method("encode"),
+      args=lambda: dict(_self=charlm.Vocabulary(_VOCAB), text="abc"),
+      choices=("text",))      # "no-such-option" holds characters outside "abcdefg"
+entry("rnnlib.charlm.evaluate", call=charlm.evaluate,
+      args=lambda: dict(model=_charlm(), ids=_rng().integers(0, V, size=30), batch_size=2, T=4),
+      indices=dict(ids=("t", V)), ints=dict(batch_size=(1, None), T=(1, None)))
+entry("rnnlib.charlm.train", call=charlm.train,
+      args=lambda: dict(model=_charlm(), train_ids=_rng().integers(0, V, size=40), steps=2,
+                        batch_size=2, T=4, lr=1e-3, clip_norm=5.0, progress=False),
+      indices=dict(train_ids=("t", V)),
+      ints=dict(steps=(1, None), batch_size=(1, None), T=(1, None)),
+      numbers=dict(lr=(0, None, True), clip_norm=(0, None, True)), bools=("progress",))
+
+# esn
+entry("rnnlib.esn.ridge_path", call=esn.ridge_path,
+      args=lambda: dict(states=_randn(20, H), targets=_randn(20, 2, seed=1),
+                        ridges=np.array([1e-6, 1e-3])),
+      arrays=dict(states="TH", targets="TK", ridges="R"))
+
+
+def _esn1(fitted=True):
+    net = esn.EchoStateNetwork(**{**_ESN, "n_inputs": 1, "n_outputs": 1}, rng=_rng())
+    if fitted:
+        s = np.sin(0.3 * np.arange(60.0))[:, None]
+        net.fit(s[:-1], s[1:], washout=5)
+    return net
+
+
+def _series(n=60):
+    return np.sin(0.3 * np.arange(float(n)))[:, None]
+
+
+entry("rnnlib.esn.free_run_nrmse", call=esn.free_run_nrmse,
+      args=lambda: dict(esn=_esn1(), series=_series(), starts=np.array([10, 20]), horizon=5,
+                        h0=np.zeros(8), scale=1.0),
+      arrays=dict(series="tD", h0="H"), indices=dict(starts=("m", 55)),
+      ints=dict(horizon=(1, 49)), numbers=dict(scale=(0, None, True)), constrained="DH")
+entry("rnnlib.esn.fit_ridge_on_validation", call=esn.fit_ridge_on_validation,
+      args=lambda: dict(esn=_esn1(False), series=_series(), n_train=30, n_val=25,
+                        ridges=np.array([1e-6, 1e-3]), washout=5, horizon=5, n_starts=3),
+      arrays=dict(series="tD", ridges="R"), constrained="D",
+      ints=dict(n_train=(1, None), n_val=(1, None), washout=(0, None), horizon=(1, None),
+                n_starts=(1, None)),
+      choices=("method",))
+
+# experiments (tiny step budgets; EXPERIMENTS sets the task sizes)
+entry("rnnlib.experiments.Config", call=experiments.Config,
+      args=lambda: dict(cell="rnn", activation="tanh", optimizer="sgd", lr=0.01, momentum=0.5,
+                        clip_norm=1.0, omega_weight=0.0),
+      choices=("cell", "activation", "optimizer"),
+      numbers=dict(lr=(0, None, True), momentum=(0, 1, False), clip_norm=(0, None, True),
+                   omega_weight=(0, None, False)))
+entry("rnnlib.experiments.Experiment", call=experiments.Experiment,
+      args=lambda: dict(description="d", task="adding", T=20, hidden_size=4,
+                        configs={"c": experiments.Config()}, batch_size=2, eval_every=10),
+      choices=("task",),
+      ints=dict(T=(10, None), hidden_size=(1, None), batch_size=(1, None),
+                eval_every=(1, None)))
+entry("rnnlib.experiments.grid_cells", call=experiments.grid_cells,
+      args=lambda: dict(name="adding", seeds=2, T_values=[20], first_seed=0),
+      choices=("name",), ints=dict(seeds=(1, None), first_seed=(0, None)))
+entry("rnnlib.experiments.grid_command", call=experiments.grid_command,
+      args=lambda: dict(name="adding", seeds=2, steps=10, T_values=[20], out="r.jsonl"),
+      choices=("name",), ints=dict(seeds=(1, None), steps=(1, None), first_seed=(0, None)))
+_CONFIG = "GRU"                 # one configuration of EXPERIMENTS["adding"]
+entry("rnnlib.experiments.run_cell", call=experiments.run_cell,
+      args=lambda: dict(name="adding", config=_CONFIG, T=10, seed=0, steps=1),
+      choices=("name", "config"),
+      ints=dict(T=(10, None), seed=(0, None), steps=(1, None)))
+entry("rnnlib.experiments.run_config", call=experiments.run_config,
+      args=lambda: dict(experiment=experiments.EXPERIMENTS["adding"],
+                        config=experiments.EXPERIMENTS["adding"].configs[_CONFIG], seed=0,
+                        steps=1, T=10, progress=False),
+      ints=dict(T=(10, None), seed=(0, None), steps=(1, None)),
+      bools=("progress",))
+entry("rnnlib.experiments.run_experiment", call=experiments.run_experiment,
+      args=lambda: dict(name="adding", seeds=1, steps=1, T=10, progress=False,
+                        out=open(__import__("os").devnull, "w")),
+      choices=("name",), ints=dict(seeds=(1, None), steps=(1, None), T=(10, None)),
+      bools=("progress",))
+
+
+def _grid_args():
+    out = tempfile.mkdtemp() + "/r.jsonl"
+    return dict(name="adding", seeds=1, steps=1, T_values=[10], out=out, configs=[_CONFIG],
+                progress=False)
+
+
+entry("rnnlib.experiments.run_grid", call=experiments.run_grid, args=_grid_args,
+      choices=("name",), ints=dict(seeds=(1, None), steps=(1, None), first_seed=(0, None),
+                                   max_pending=(1, None)),
+      bools=("progress",))
+_RECORDS = []
+
+
+def _records():
+    if not _RECORDS:
+        _RECORDS.append(experiments.run_cell("adding", _CONFIG, 10, 0, 1))
+    return [dict(_RECORDS[0])]
+
+
+entry("rnnlib.experiments.summarize", call=experiments.summarize,
+      args=lambda: dict(records=_records(), confidence=0.95),
+      numbers=dict(confidence=(0, 1, True)))
+
+# gates
+
+
+def _gate_proj():
+    kw = _seq(4)
+    del kw["h0"]
+    return {**kw, "scale": np.ones((4 * H, 1))}
+
+
+entry("rnnlib.gates.gate_projection", call=gates.gate_projection, args=_gate_proj,
+      arrays=dict(x="NTD", Wx="DG", Wh="HG", b="G", scale="Gs"))
+
+# hf: a tanh RNN with a linear readout, D -> H -> K = 2
+K = 2
+
+
+def _hf_params():
+    return dict(Wx=_randn(D, H, seed=3), Wh=_randn(H, H, seed=4), b=_randn(H, seed=5),
+                Wy=_randn(H, K, seed=6), by=_randn(K, seed=7))
+
+
+def _hf_batch():
+    return dict(params=_hf_params(), inputs=_randn(N, T, D), targets=_randn(N, T, K, seed=1),
+                mask=np.ones((N, T), bool))
+
+
+_HF_ARRAYS = dict(inputs="NTD", targets="NTK")
+for _name in ("linearize", "objective"):
+    entry(f"rnnlib.hf.{_name}", call=getattr(hf, _name),
+          args=lambda: {**_hf_batch(), "loss": "mse", "activation": "tanh"},
+          arrays=_HF_ARRAYS, masks=dict(mask="NT"), choices=("loss", "activation"),
+          constrained="DK")
+
+
+def _lin():
+    return hf.linearize(**_hf_batch())
+
+
+# the direction v is a parameter dict: the cases break each of its arrays (named by key)
+_V = dict(Wx="DH", Wh="HH", b="H", Wy="HK", by="K")
+
+
+def _as_v(f):
+    return lambda lin, Wx, Wh, b, Wy, by, **kw: f(lin, dict(Wx=Wx, Wh=Wh, b=b, Wy=Wy, by=by),
+                                                  **kw)
+
+
+entry("rnnlib.hf.gauss_newton_product", call=_as_v(hf.gauss_newton_product),
+      args=lambda: {**_hf_params(), "lin": _lin(), "damping": 0.1, "structural": 0.0},
+      arrays=_V, constrained="DHK",
+      numbers=dict(damping=(0, None, False), structural=(0, None, False)))
+entry("rnnlib.hf.r_forward", call=_as_v(hf.r_forward),
+      args=lambda: {**_hf_params(), "lin": _lin()}, arrays=_V, constrained="DHK")
+entry("rnnlib.hf.loss_hessian_product", call=hf.loss_hessian_product,
+      args=lambda: dict(lin=_lin(), Ry=_randn(N, T, K)), arrays=dict(Ry="NTK"),
+      constrained="NTK")
+entry("rnnlib.hf.HessianFree.update_on_batch", call=_method("update_on_batch"),
+      args=lambda: {**_hf_batch(), "_self": hf.HessianFree(loss="mse", max_cg_iters=3)},
+      arrays=_HF_ARRAYS, masks=dict(mask="NT"), constrained="DK")
+
+# interop
+entry("rnnlib.interop.params_from_torch", call=interop.params_from_torch,
+      args=lambda: dict(module=torch.nn.LSTM(D, H, num_layers=2, bidirectional=True), layer=1,
+                        reverse=True),
+      ints=dict(layer=(0, 1)), bools=("reverse",))
+entry("rnnlib.interop.params_to_torch",
+      call=lambda module, layer, Wx, Wh, b: interop.params_to_torch(
+          dict(Wx=Wx, Wh=Wh, b=b), module, layer=layer),
+      args=lambda: {**_params(_seq(4)), "module": torch.nn.LSTM(D, H, num_layers=2),
+                    "layer": 0},
+      arrays=dict(Wx="DG", Wh="HG", b="G"), ints=dict(layer=(0, 1)), constrained="DHG")
+
+# layers
+
+
+def _bidir():
+    return layers.Bidirectional(layers.LSTM(3, return_sequences=True, seed=0))
+
+
+entry("rnnlib.layers.Bidirectional",
+      call=lambda merge: layers.Bidirectional(layers.LSTM(3, return_sequences=True), merge,
+                                              seed=0),
+      args=lambda: dict(merge="concat"), choices=("merge",))
+entry("rnnlib.layers.Bidirectional.forward", call=_method("forward"),
+      args=lambda: dict(_self=_bidir(), x=_randn(N, T, D), mask=np.ones((N, T), bool)),
+      arrays=dict(x="NTd"), masks=dict(mask="NT"))
+
+
+def _after_layer(make, x):
+    def args():
+        layer = make()
+        out = layer.forward(x())
+        return dict(_self=layer, dout=np.ones_like(out))
+    return args
+
+
+entry("rnnlib.layers.Bidirectional.backward", call=_method("backward"),
+      args=_after_layer(_bidir, lambda: _randn(N, T, D)), arrays=dict(dout="NTK"),
+      constrained="NTK")
+entry("rnnlib.layers.Layer", call=layers.Layer, args=lambda: dict(seed=0, dtype=F),
+      choices=_DT)
+entry("rnnlib.layers.Layer.build", call=_method("build"),
+      args=lambda: dict(_self=layers.Dense(3), input_shape=(None, None, H), rng=_rng()),
+      rngs=("rng",))
+entry("rnnlib.layers.Layer.summary", call=_method("summary"),
+      args=lambda: dict(_self=_sequential(built=True), print_fn=lambda s: None),
+      callables=("print_fn",))
+
+
+def _sequential(built=False):
+    model = layers.Sequential([layers.LSTM(3, return_sequences=True), layers.Dense(2)], seed=0)
+    if built:
+        model.forward(_randn(N, T, D))
+    return model
+
+
+entry("rnnlib.layers.Sequential",
+      call=lambda seed: layers.Sequential([layers.Dense(2)], seed=seed),
+      args=lambda: dict(seed=0), ints=dict(seed=(0, None)))
+entry("rnnlib.layers.Sequential.forward", call=_method("forward"),
+      args=lambda: dict(_self=_sequential(), x=_randn(N, T, D), mask=np.ones((N, T), bool)),
+      arrays=dict(x="NTd"), masks=dict(mask="NT"))
+entry("rnnlib.layers.Sequential.backward", call=_method("backward"),
+      args=_after_layer(_sequential, lambda: _randn(N, T, D)), arrays=dict(dout="NTK"),
+      constrained="NTK")
+
+# linear recurrences: minGRU and LRU models
+
+
+def _regression():
+    return dict(inputs=_randn(N, T, D), targets=_randn(N, T, K, seed=1),
+                mask=np.ones((N, T), bool))
+
+
+for _kind, _init, _model_cls, _lossf, _predf in (
+        ("mingru", lrec.mingru_init, lrec.MinGRUModel, lrec.mingru_loss_and_grads,
+         lrec.mingru_predict),
+        ("lru", lrec.lru_init, lrec.LRUModel, lrec.lru_loss_and_grads, lrec.lru_predict)):
+    _sizes = dict(input_size=(1, None), hidden_size=(1, None), output_size=(1, None))
+    _extra = dict(r_min=(0, 1, False), r_max=(0, 1, True),
+                  max_phase=(0, None, True)) if _kind == "lru" else {}
+    entry(f"rnnlib.linear_recurrence.{_kind}_init", call=_init,
+          args=lambda: dict(input_size=D, hidden_size=H, output_size=K, rng=_rng()),
+          ints=_sizes, numbers=_extra, rngs=("rng",), choices=_DT)
+    entry(f"rnnlib.linear_recurrence.{_model_cls.__name__}", call=_model_cls,
+          args=lambda: dict(input_size=D, hidden_size=H, output_size=K, rng=_rng()),
+          ints=_sizes, rngs=("rng",), choices=("method", "dtype"))
+    entry(f"rnnlib.linear_recurrence.{_kind}_loss_and_grads", call=_lossf,
+          args=lambda i=_init: {**_regression(), "params": i(D, H, K, _rng())},
+          arrays=dict(inputs="NTD", targets="NTK"), masks=dict(mask="NT"),
+          choices=("method",), constrained="DK")
+    entry(f"rnnlib.linear_recurrence.{_kind}_predict", call=_predf,
+          args=lambda i=_init: dict(params=i(D, H, K, _rng()), inputs=_randn(N, T, D)),
+          arrays=dict(inputs="NTD"), choices=("method",), constrained="D")
+    entry(f"rnnlib.linear_recurrence.{_model_cls.__name__}.loss_and_grads",
+          call=_method("loss_and_grads"),
+          args=lambda c=_model_cls: (lambda m: {**_regression(), "_self": m,
+                                                "params": m.params})(c(D, H, K, _rng())),
+          arrays=dict(inputs="NTD", targets="NTK"), masks=dict(mask="NT"), constrained="DK")
+    entry(f"rnnlib.linear_recurrence.{_model_cls.__name__}.predict", call=_method("predict"),
+          args=lambda c=_model_cls: dict(_self=c(D, H, K, _rng()), inputs=_randn(N, T, D)),
+          arrays=dict(inputs="NTD"), constrained="D")
+entry("rnnlib.linear_recurrence.lru_params", call=lrec.lru_params,
+      args=lambda: dict(input_size=D, hidden_size=H, output_size=M, rng=_rng(), r_min=0.5,
+                        r_max=0.9, max_phase=1.0),
+      ints=dict(input_size=(1, None), hidden_size=(1, None), output_size=(1, None)),
+      numbers=dict(r_min=(0, 1, False), r_max=(0, 1, True), max_phase=(0, None, True)),
+      rngs=("rng",), choices=_DT)
+entry("rnnlib.linear_recurrence.lru_ring_init", call=lrec.lru_ring_init,
+      args=lambda: dict(hidden_size=H, rng=_rng(), r_min=0.5, r_max=0.9, max_phase=1.0),
+      ints=dict(hidden_size=(1, None)),
+      numbers=dict(r_min=(0, 1, False), r_max=(0, 1, True), max_phase=(0, None, True)),
+      rngs=("rng",), choices=_DT)
+
+
+def _lru():
+    p = lrec.lru_params(D, H, M, _rng())
+    return dict(x=_randn(N, T, D), h0=np.zeros((N, H), complex), **p)
+
+
+_LRU = dict(x="NTD", nu="H", theta="H", B_re="DH", B_im="DH", C_re="HM", C_im="HM", D="DM")
+entry("rnnlib.linear_recurrence.lru_forward", call=lrec.lru_forward, args=_lru, arrays=_LRU,
+      choices=("method",), also={(("x",), "N=0"): ("h0",), ("x", "size+1[D]"): ("h0",)})
+entry("rnnlib.linear_recurrence.lru_backward", call=lrec.lru_backward,
+      args=_after(lrec.lru_forward, _lru,
+                  lambda out: dict(dy=np.ones_like(out[0]), cache=out[1])),
+      arrays=dict(dy="NTM"), constrained=BACK)
+
+# models
+entry("rnnlib.models.SequenceModel.for_task", call=models.SequenceModel.for_task,
+      args=lambda: dict(task=tasks.get_task("adding"), hidden_size=H, rng=_rng(), cell="gru"),
+      ints=dict(hidden_size=(1, None)), rngs=("rng",), choices=("cell",))
+entry("rnnlib.models.forward_pass", call=models.forward_pass,
+      args=lambda: dict(cell="rnn", params=_model().params, inputs=_randn(N, T, D)),
+      arrays=dict(inputs="NTD"), choices=("cell",), constrained="D")
+
+# seq2seq: sources over VS = 6 symbols, targets over VT = 7 (0, 1, 2 are PAD, BOS, EOS)
+VS, VT = 6, 7
+
+
+def _s2s():
+    return seq2seq.Seq2Seq(VS, VT, 3, 4, rng=_rng())
+
+
+def _src(seed=1):
+    return _rng(seed).integers(3, VS, size=(N, 4))
+
+
+def _tgt(seed=2):
+    return _rng(seed).integers(3, VT, size=(N, T))
+
+
+entry("rnnlib.seq2seq.Seq2Seq", call=seq2seq.Seq2Seq,
+      args=lambda: dict(source_vocab=VS, target_vocab=VT, embed_dim=3, units=4, cell="lstm",
+                        sampling_prob=0.0, rng=_rng()),
+      ints=dict(source_vocab=(4, None), target_vocab=(4, None), embed_dim=(1, None),
+                units=(1, None)),
+      numbers=dict(sampling_prob=(0, 1, False)), choices=("cell", "dtype"), rngs=("rng",))
+entry("rnnlib.seq2seq.Seq2Seq.encode", call=_method("encode"),
+      args=lambda: dict(_self=_s2s(), source=_src()), indices=dict(source=("Ns", VS)))
+entry("rnnlib.seq2seq.Seq2Seq.forward", call=_method("forward"),
+      args=lambda: dict(_self=_s2s(), source=_src(), decoder_inputs=_tgt(),
+                        mask=np.ones((N, T), bool)),
+      indices=dict(source=("Ns", VS), decoder_inputs=("NT", VT)), masks=dict(mask="NT"))
+
+
+def _s2s_after_forward():
+    m = _s2s()
+    scores = m.forward(_src(), _tgt())
+    return dict(_self=m, dscores=np.ones_like(scores))
+
+
+entry("rnnlib.seq2seq.Seq2Seq.backward", call=_method("backward"), args=_s2s_after_forward,
+      arrays=dict(dscores="NTV"), constrained="NTV")
+entry("rnnlib.seq2seq.Seq2Seq.loss_and_grads", call=_method("loss_and_grads"),
+      args=lambda: (lambda m: dict(_self=m, params=m.params, inputs=_src(), targets=_tgt(),
+                                   mask=np.ones((N, T), bool)))(_s2s()),
+      indices=dict(inputs=("Ns", VS), targets=("NT", VT)), masks=dict(mask="NT"))
+entry("rnnlib.seq2seq.Seq2Seq.greedy_decode", call=_method("greedy_decode"),
+      args=lambda: dict(_self=_s2s(), source=_src(), max_len=4, return_scores=True),
+      indices=dict(source=("Ns", VS)), ints=dict(max_len=(1, None)), bools=("return_scores",))
+entry("rnnlib.seq2seq.Seq2Seq.sample_decode", call=_method("sample_decode"),
+      args=lambda: dict(_self=_s2s(), source=_src(), max_len=4, rng=_rng(), temperature=1.0),
+      indices=dict(source=("Ns", VS)), ints=dict(max_len=(1, None)), rngs=("rng",),
+      numbers=dict(temperature=(0, None, True)))
+entry("rnnlib.seq2seq.Seq2Seq.set_sampling", call=_method("set_sampling"),
+      args=lambda: dict(_self=_s2s(), sampling_prob=0.5, rng=_rng()),
+      numbers=dict(sampling_prob=(0, 1, False)), rngs=("rng",))
+
+
+def _classifier():
+    model = layers.Sequential([layers.Embedding(4, 3), layers.LSTM(3), layers.Dense(2)], seed=0)
+    model.forward(np.ones((N, T), np.int64))
+    return model
+
+
+entry("rnnlib.seq2seq.classifier_objective",
+      call=lambda model, inputs, targets, mask: seq2seq.classifier_objective(model)(
+          model.params, inputs, targets, mask),
+      args=lambda: dict(model=_classifier(), inputs=_rng().integers(1, 4, size=(N, T)),
+                        targets=np.array([0, 1]), mask=np.ones((N, T), bool)),
+      indices=dict(inputs=("NT", 4), targets=("N", 2)), masks=dict(mask="NT"))
+entry("rnnlib.seq2seq.count_comparison", call=seq2seq.count_comparison,
+      args=lambda: dict(n=3, min_len=2, max_len=4, rng=_rng()),
+      ints=dict(n=(1, None), min_len=(1, 4)), rngs=("rng",))
+entry("rnnlib.seq2seq.reversal_pairs", call=seq2seq.reversal_pairs,
+      args=lambda: dict(n=3, min_len=2, max_len=4, n_symbols=5, rng=_rng()),
+      ints=dict(n=(1, None), min_len=(1, 4), n_symbols=(1, None)), rngs=("rng",))
+entry("rnnlib.seq2seq.inverse_sigmoid_decay", call=seq2seq.inverse_sigmoid_decay,
+      args=lambda: dict(step=10, k=5.0), ints=dict(step=(0, None)),
+      numbers=dict(k=(0, None, True)))
+_BIG = 10 ** 9                  # no upper bound on a length or a token id: "too large" is valid
+_ANY_SIZE = ("any positive length or token id is valid",
+             lambda e, kw, result: None)
+entry("rnnlib.seq2seq.length_buckets", call=seq2seq.length_buckets,
+      args=lambda: dict(lengths=np.array([3, 1, 2, 4]), batch_size=2, rng=_rng()),
+      indices=dict(lengths=("N", _BIG)), ints=dict(batch_size=(1, None)), rngs=("rng",),
+      accepted={("lengths", "too large"): _ANY_SIZE})
+entry("rnnlib.seq2seq.pad_sequences",
+      call=lambda a, b, pad, length: seq2seq.pad_sequences([a, b], pad=pad, length=length),
+      args=lambda: dict(a=np.array([3, 4, 5]), b=np.array([6, 7]), pad=0, length=4),
+      indices=dict(a=("s", _BIG), b=("s", _BIG)), ints=dict(pad=(0, None), length=(3, None)),
+      accepted={(n, "too large"): _ANY_SIZE for n in ("a", "b")})
+entry("rnnlib.seq2seq.padding_fraction", call=seq2seq.padding_fraction,
+      args=lambda: dict(mask=np.array([[1, 1, 0], [1, 0, 0]], bool)), masks=dict(mask="NT"))
+_PRED = dict(pred=("NT", _BIG), targets=("NT", _BIG))
+for _name in ("sequence_accuracy", "token_accuracy"):
+    entry(f"rnnlib.seq2seq.{_name}", call=getattr(seq2seq, _name),
+          args=lambda: dict(pred=_tgt(), targets=_tgt(3), mask=np.ones((N, T), bool)),
+          indices=_PRED, masks=dict(mask="NT"),
+          accepted={(n, "too large"): _ANY_SIZE for n in _PRED})
+entry("rnnlib.seq2seq.shift_right", call=seq2seq.shift_right,
+      args=lambda: dict(targets=_tgt(), mask=np.ones((N, T), bool), bos=1, pad=0),
+      indices=dict(targets=("NT", _BIG)), masks=dict(mask="NT"),
+      ints=dict(bos=(0, None), pad=(0, None)),
+      accepted={("targets", "too large"): _ANY_SIZE})
+entry("rnnlib.seq2seq.unpad", call=seq2seq.unpad,
+      args=lambda: dict(ids=_tgt(), mask=np.ones((N, T), bool)),
+      indices=dict(ids=("NT", _BIG)), masks=dict(mask="NT"),
+      accepted={("ids", "too large"): _ANY_SIZE})
+
+# sliders
+entry("rnnlib.sliders.frame_slider", call=sliders.frame_slider,
+      args=lambda: dict(draw=lambda ax, v: ax.set_title(str(v)), values=[0, 1],
+                        figsize=(1.0, 1.0), dpi=20),
+      callables=("draw",), ints=dict(dpi=(1, None)))
+
+# train
+
+
+def _layer_batch():
+    return dict(layer=_sequential(built=True), loss="mse", inputs=_randn(N, T, D),
+                targets=_randn(N, T, 2, seed=1), mask=np.ones((N, T), bool))
+
+
+entry("rnnlib.train.layer_objective",
+      call=lambda layer, loss, inputs, targets, mask: trainmod.layer_objective(layer, loss)(
+          layer.params, inputs, targets, mask),
+      args=_layer_batch, arrays=dict(inputs="NTD", targets="NTK"), masks=dict(mask="NT"),
+      choices=("loss",), constrained="DK")
+entry("rnnlib.train.train", call=trainmod.train,
+      args=lambda: (lambda m: dict(model=m, params=m.params, optimizer=rnnlib.SGD(0.01),
+                                   data=tasks.get_task("adding"), steps=2, T=10, batch_size=2,
+                                   clip_norm=1.0, eval_every=2, eval_size=4, rng=_rng(),
+                                   progress=False))(_model_for("adding")),
+      ints=dict(steps=(1, None), T=(10, None), batch_size=(1, None), eval_every=(1, None),
+                eval_size=(1, None)),
+      numbers=dict(clip_norm=(0, None, True), omega_weight=(0, None, False)),
+      rngs=("rng",), bools=("stop_on_success", "progress"))
+
+
+def _model_for(name):
+    return models.SequenceModel.for_task(tasks.get_task(name), 4, _rng())
+
+NO_ARGUMENTS.update({
+    "rnnlib.cells.Cell": "a declaration record of the registry (its fields are the cell's "
+                         "functions, written in cells.py, not user input)",
+    "rnnlib.cells.Cell.param_args": "only orders a parameter dict by name (a missing name "
+                                    "raises); the arrays are checked by the sequence function "
+                                    "that receives them",
+    "rnnlib.cells.Cell.torch_options": "maps options already checked by check_options to "
+                                       "torch keyword arguments",
+    "rnnlib.charlm.Vocabulary": "any string is a vocabulary (duplicates are tested in "
+                                "tests/test_charlm.py)",
+    "rnnlib.charlm.normalize_text": "every string maps (characters outside the alphabet "
+                                    "become '?')",
+    "rnnlib.charlm.checkpoint_path": "path arithmetic: any path names a checkpoint",
+    **{f"rnnlib.{n}": "a file path: missing, truncated and wrong files and atomic saves are "
+                      "tested in the module's own test file (test_io, test_charlm, test_esn, "
+                      "test_layers, test_experiments)"
+       for n in ("charlm.load", "charlm.save", "charlm.load_checkpoint",
+                 "charlm.save_checkpoint", "esn.EchoStateNetwork.load",
+                 "esn.EchoStateNetwork.save", "io.load_archive", "io.save_archive",
+                 "io.load_weights", "io.save_weights", "layers.Sequential.load",
+                 "layers.Sequential.save", "experiments.load_results")},
+    **{f"rnnlib.{n}": "a command line (argv): bad command-line input (exit 2, one-line "
+                      "error, no traceback) is tested in test_charlm / test_experiments"
+       for n in ("charlm.main", "experiments.main")},
+    "rnnlib.experiments.SerialExecutor.submit": "as Executor.submit: any callable runs and its "
+                                                "exception is stored in the future",
+    "rnnlib.experiments.dask_executor": "starts a Dask cluster (processes, seconds): too slow "
+                                        "for this suite; covered by test_experiments",
+    **{f"rnnlib.experiments.{n}": "formats the rows that summarize returns (library output, "
+                                  "not user input)"
+       for n in ("format_summary", "summary_markdown", "plot_summary")},
+    "rnnlib.experiments.record_key": "reads the key fields of a record the library wrote",
+    "rnnlib.hf.pack": "concatenates a parameter dict; the vector is checked where it is used "
+                      "(unpack, gauss_newton_product, r_forward)",
+    "rnnlib.interop.model_from_torch": "takes a torch module (wrong module types are tested "
+                                       "in tests/test_interop.py)",
+    "rnnlib.interop.model_to_torch": "takes an rnnlib model (tested in tests/test_interop.py)",
+    **{f"rnnlib.layers.{c}.output_shape": "shape arithmetic on a tuple with None entries; "
+                                          "build checks the shape"
+       for c in ("Bidirectional", "Dense", "Embedding", "Sequential")},
+    "rnnlib.seq2seq.Seq2Seq.count_params": "takes no arguments",
+    "rnnlib.train.History.arrays": "takes no arguments",
+    "rnnlib.train.History": "a result record the library returns (fields not validated as "
+                            "input)",
+    "rnnlib.train.History.from_arrays": "reads back what History.arrays wrote (checkpoint "
+                                        "files are validated by their loaders)",
+    "rnnlib.sliders.FrameSlider": "a result record the library returns (frame_slider)",
+})
+
+
+# --------------------------------------------------------------------------------------
 # Enumeration of the public API, and the table-driven tests
 # --------------------------------------------------------------------------------------
 
