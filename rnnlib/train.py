@@ -180,7 +180,9 @@ def layer_objective(layer, loss):
         :func:`rnnlib.losses.temporal_softmax_loss` on the outputs (N, T, K), or a
         function ``loss(outputs, targets, mask) -> (value, doutputs)``. When the layer
         returns one vector per sequence (N, K), the targets of the last step the mask
-        marks (or of the last step, without a mask) are used.
+        marks (or of the last step, without a mask) are used. A mask that marks a
+        prefix of every row, shorter than T in some row, is taken as padding too: the
+        layer model reads only the valid steps (see :mod:`rnnlib.layers`).
 
     Returns
     -------
@@ -199,7 +201,7 @@ def layer_objective(layer, loss):
         if layer.built and params is not None and set(params) != set(layer.params):
             raise ValueError("a layer model trains its own parameters: pass params=None or "
                              "layer.params")
-        out = layer.forward(inputs)
+        out = layer.forward(inputs, mask if _is_padding(mask, inputs) else None)
         out3, targets3, mask3 = out, targets, mask
         if out.ndim == 2:                              # one vector per sequence
             last = (np.full(len(out), -1) if mask is None or np.ndim(mask) != 2
@@ -218,6 +220,19 @@ def layer_objective(layer, loss):
         return value, {k: g.copy() for k, g in layer.grads.items()}, out
 
     return loss_and_grads
+
+
+def _is_padding(mask, inputs):
+    """Whether a loss mask (N, T) also marks the valid steps of padded sequences: a
+    prefix of every row (as :func:`rnnlib.layers.mask_lengths` takes it) with at least
+    one row shorter than T. A task's last-step mask is not one."""
+    if not isinstance(mask, np.ndarray) or mask.ndim != 2 or np.ndim(inputs) < 2 \
+            or mask.shape != np.shape(inputs)[:2] or mask.dtype != bool:
+        return False
+    lengths = mask.sum(axis=1)
+    prefix = np.arange(mask.shape[1]) < lengths[:, None]
+    return bool(lengths.min() >= 1 and lengths.min() < mask.shape[1]
+                and np.array_equal(mask, prefix))
 
 
 def _objective(model, params, loss):

@@ -185,3 +185,22 @@ def test_exploding_relu_network_stops_with_the_step(rng):
                                    init={"scheme": "identity", "gain": 60.0})
     with pytest.raises(NonFiniteError, match="at step 1"):
         train(model, None, SGD(0.1), task, 5, T=200, rng=rng, progress=False)
+
+
+def test_a_layer_model_on_padded_data_reads_only_the_valid_steps():
+    from rnnlib.layers import LSTM, Dense, Sequential
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 5, 2))
+    lengths = np.array([5, 3, 1])
+    mask = np.arange(5) < lengths[:, None]
+    y = rng.integers(0, 2, size=(3, 5))
+    model = Sequential([LSTM(4, seed=0), Dense(2, seed=1)]).build((None, None, 2))
+    junk = x.copy()
+    junk[~mask] = 1e3                                 # padding must not matter
+    from rnnlib.train import layer_objective
+    f = layer_objective(model, "softmax")
+    loss_a, grads_a, _ = f(None, x, y, mask)
+    loss_b, grads_b, _ = f(None, junk, y, mask)
+    assert loss_a == pytest.approx(loss_b, rel=1e-12)
+    for k in grads_a:
+        np.testing.assert_allclose(grads_a[k], grads_b[k], rtol=1e-10, atol=1e-14)
