@@ -905,10 +905,22 @@ entry("rnnlib.charlm.train", call=charlm.train,
       numbers=dict(lr=(0, None, True), clip_norm=(0, None, True)), bools=("progress",))
 
 # esn
+def _same_results_as_float64(name, reason):
+    """Like same_as_float64, for results that are tuples or dicts of arrays."""
+    def check(e, kwargs, result):
+        ref = _call(e, {**kwargs, name: np.asarray(kwargs[name], dtype=F)})
+        for got, want in zip(_arrays_in(result), _arrays_in(ref)):
+            np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=reason)
+    return reason, check
+
+
+# ridges is documented as a sequence of floats: a list, integers or float16 are numbers
+_RIDGES_AS_NUMBERS = {("ridges", c): _same_results_as_float64(
+    "ridges", "documented as a sequence of floats") for c in ("list", "int64", "float16")}
 entry("rnnlib.esn.ridge_path", call=esn.ridge_path,
       args=lambda: dict(states=_randn(20, H), targets=_randn(20, 2, seed=1),
                         ridges=np.array([1e-6, 1e-3])),
-      arrays=dict(states="TH", targets="TK", ridges="R"))
+      arrays=dict(states="TH", targets="TK", ridges="R"), accepted=_RIDGES_AS_NUMBERS)
 
 
 def _esn1(fitted=True):
@@ -927,14 +939,16 @@ entry("rnnlib.esn.free_run_nrmse", call=esn.free_run_nrmse,
       args=lambda: dict(esn=_esn1(), series=_series(), starts=np.array([10, 20]), horizon=5,
                         h0=np.zeros(8), scale=1.0),
       arrays=dict(series="tD", h0="H"), indices=dict(starts=("m", 55)),
-      ints=dict(horizon=(1, 49)), numbers=dict(scale=(0, None, True)), constrained="DH")
+      ints=dict(horizon=(1, None)), numbers=dict(scale=(0, None, True)), constrained="DH",
+      # an empty series leaves no valid start: the error names the clashing starts
+      also={(("series",), "T=0"): ("starts",)})
 entry("rnnlib.esn.fit_ridge_on_validation", call=esn.fit_ridge_on_validation,
       args=lambda: dict(esn=_esn1(False), series=_series(), n_train=30, n_val=25,
                         ridges=np.array([1e-6, 1e-3]), washout=5, horizon=5, n_starts=3),
       arrays=dict(series="tD", ridges="R"), constrained="D",
       ints=dict(n_train=(1, None), n_val=(1, None), washout=(0, None), horizon=(1, None),
                 n_starts=(1, None)),
-      choices=("method",))
+      choices=("method",), accepted=_RIDGES_AS_NUMBERS)
 
 # experiments (tiny step budgets; EXPERIMENTS sets the task sizes)
 entry("rnnlib.experiments.Config", call=experiments.Config,
@@ -1066,7 +1080,9 @@ entry("rnnlib.interop.params_to_torch",
           dict(Wx=Wx, Wh=Wh, b=b), module, layer=layer),
       args=lambda: {**_params(_seq(4)), "module": torch.nn.LSTM(D, H, num_layers=2),
                     "layer": 0},
-      arrays=dict(Wx="DG", Wh="HG", b="G"), ints=dict(layer=(0, 1)), constrained="DHG")
+      arrays=dict(Wx="DG", Wh="HG", b="G"), ints=dict(layer=(0, 1)), constrained="DHG",
+      # Wx's D clashes with the module: the error names the module's weight_ih_l0
+      also={(("Wx",), "size+1[D]"): ("weight_ih_l0",)})
 
 # layers
 
@@ -1137,6 +1153,8 @@ for _kind, _init, _model_cls, _lossf, _predf in (
     _sizes = dict(input_size=(1, None), hidden_size=(1, None), output_size=(1, None))
     _extra = dict(r_min=(0, 1, False), r_max=(0, 1, True),
                   max_phase=(0, None, True)) if _kind == "lru" else {}
+    # D of the inputs clashes with the input weights, which the error may name
+    _also = {(("inputs",), "size+1[D]"): ("Wz",) if _kind == "mingru" else ("We",)}
     entry(f"rnnlib.linear_recurrence.{_kind}_init", call=_init,
           args=lambda: dict(input_size=D, hidden_size=H, output_size=K, rng=_rng()),
           ints=_sizes, numbers=_extra, rngs=("rng",), choices=_DT)
@@ -1146,18 +1164,19 @@ for _kind, _init, _model_cls, _lossf, _predf in (
     entry(f"rnnlib.linear_recurrence.{_kind}_loss_and_grads", call=_lossf,
           args=lambda i=_init: {**_regression(), "params": i(D, H, K, _rng())},
           arrays=dict(inputs="NTD", targets="NTK"), masks=dict(mask="NT"),
-          choices=("method",), constrained="DK")
+          choices=("method",), constrained="DK", also=_also)
     entry(f"rnnlib.linear_recurrence.{_kind}_predict", call=_predf,
           args=lambda i=_init: dict(params=i(D, H, K, _rng()), inputs=_randn(N, T, D)),
-          arrays=dict(inputs="NTD"), choices=("method",), constrained="D")
+          arrays=dict(inputs="NTD"), choices=("method",), constrained="D", also=_also)
     entry(f"rnnlib.linear_recurrence.{_model_cls.__name__}.loss_and_grads",
           call=_method("loss_and_grads"),
           args=lambda c=_model_cls: (lambda m: {**_regression(), "_self": m,
                                                 "params": m.params})(c(D, H, K, _rng())),
-          arrays=dict(inputs="NTD", targets="NTK"), masks=dict(mask="NT"), constrained="DK")
+          arrays=dict(inputs="NTD", targets="NTK"), masks=dict(mask="NT"), constrained="DK",
+          also=_also)
     entry(f"rnnlib.linear_recurrence.{_model_cls.__name__}.predict", call=_method("predict"),
           args=lambda c=_model_cls: dict(_self=c(D, H, K, _rng()), inputs=_randn(N, T, D)),
-          arrays=dict(inputs="NTD"), constrained="D")
+          arrays=dict(inputs="NTD"), constrained="D", also=_also)
 entry("rnnlib.linear_recurrence.lru_params", call=lrec.lru_params,
       args=lambda: dict(input_size=D, hidden_size=H, output_size=M, rng=_rng(), r_min=0.5,
                         r_max=0.9, max_phase=1.0),
@@ -1260,10 +1279,12 @@ entry("rnnlib.seq2seq.classifier_objective",
       indices=dict(inputs=("NT", 4), targets=("N", 2)), masks=dict(mask="NT"))
 entry("rnnlib.seq2seq.count_comparison", call=seq2seq.count_comparison,
       args=lambda: dict(n=3, min_len=2, max_len=4, rng=_rng()),
-      ints=dict(n=(1, None), min_len=(1, 4)), rngs=("rng",))
+      ints=dict(n=(1, None), min_len=(1, 4)), rngs=("rng",),
+      also={("min_len", "5 (out of range)"): ("max_len",)})     # the clash names either
 entry("rnnlib.seq2seq.reversal_pairs", call=seq2seq.reversal_pairs,
       args=lambda: dict(n=3, min_len=2, max_len=4, n_symbols=5, rng=_rng()),
-      ints=dict(n=(1, None), min_len=(1, 4), n_symbols=(1, None)), rngs=("rng",))
+      ints=dict(n=(1, None), min_len=(1, 4), n_symbols=(1, None)), rngs=("rng",),
+      also={("min_len", "5 (out of range)"): ("max_len",)})     # the clash names either
 entry("rnnlib.seq2seq.inverse_sigmoid_decay", call=seq2seq.inverse_sigmoid_decay,
       args=lambda: dict(step=10, k=5.0), ints=dict(step=(0, None)),
       numbers=dict(k=(0, None, True)))
@@ -1278,7 +1299,10 @@ entry("rnnlib.seq2seq.pad_sequences",
       call=lambda a, b, pad, length: seq2seq.pad_sequences([a, b], pad=pad, length=length),
       args=lambda: dict(a=np.array([3, 4, 5]), b=np.array([6, 7]), pad=0, length=4),
       indices=dict(a=("s", _BIG), b=("s", _BIG)), ints=dict(pad=(0, None), length=(3, None)),
-      accepted={(n, "too large"): _ANY_SIZE for n in ("a", "b")})
+      accepted={(n, "too large"): _ANY_SIZE for n in ("a", "b")},
+      # a and b are seqs[0] and seqs[1] of the real signature
+      also={(n, c): ("seqs",) for n in ("a", "b") for c in
+            ("float", "negative", "list", "ndim+1", "too large")})
 entry("rnnlib.seq2seq.padding_fraction", call=seq2seq.padding_fraction,
       args=lambda: dict(mask=np.array([[1, 1, 0], [1, 0, 0]], bool)), masks=dict(mask="NT"))
 _PRED = dict(pred=("NT", _BIG), targets=("NT", _BIG))
