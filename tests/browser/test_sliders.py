@@ -7,12 +7,12 @@ from rnnlib.sliders import SLIDER_CLASS
 PAGES = ["book/difficulties.html", "book/esn.html"]
 
 
-@pytest.mark.parametrize("page_name", PAGES)
-def test_moving_the_slider_changes_the_figure(page_name, new_page, base_url, html_dir):
+@pytest.mark.parametrize("slider_page", PAGES)
+def test_moving_the_slider_changes_the_figure(slider_page, new_page, base_url, html_dir):
     page, errors = new_page
-    page.goto(base_url + page_name, wait_until="load")
+    page.goto(base_url + slider_page, wait_until="load")
     sliders = page.locator(f"input.{SLIDER_CLASS}")
-    assert sliders.count() >= 1, f"no slider figure on {page_name}"
+    assert sliders.count() >= 1, f"no slider figure on {slider_page}"
     slider = sliders.first
     slider.scroll_into_view_if_needed()
     frames = int(slider.get_attribute("max")) + 1
