@@ -189,7 +189,7 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None, return_cell=False):
             np.multiply(i, g, out=ig)
             np.add(cs[t + 1], ig, out=cs[t + 1])
             tc = np.multiply(cs[t + 1], -2, out=tanh_cs[t])
-            tanh_from_exponent(tc, check=False)                             # tanh(c_t)
+            tanh_from_exponent(tc, check=False)                 # tanh(c_t)
             np.multiply(o, tc, out=hs[:, t + 1])
     h = hs[:, 1:].transpose(2, 1, 0).copy()                    # never a view of the cache
     cache = LSTMCache(xa, hs, gates, cs, tanh_cs, Wx, Wh)
