@@ -879,6 +879,7 @@ NO_ARGUMENTS = {
 # cells, charlm, esn, experiments, gates, hf, interop, layers, linear_recurrence, models,
 # seq2seq, sliders, train: the remaining public names
 # --------------------------------------------------------------------------------------
+import io  # noqa: E402
 import tempfile  # noqa: E402
 
 import torch  # noqa: E402
@@ -982,7 +983,7 @@ entry("rnnlib.experiments.run_config", call=experiments.run_config,
       bools=("progress",))
 entry("rnnlib.experiments.run_experiment", call=experiments.run_experiment,
       args=lambda: dict(name="adding", seeds=1, steps=1, T=10, progress=False,
-                        out=open(__import__("os").devnull, "w")),
+                        out=io.StringIO()),
       choices=("name",), ints=dict(seeds=(1, None), steps=(1, None), T=(10, None)),
       bools=("progress",))
 
