@@ -242,6 +242,9 @@ def jacobian_products(h, Wh, activation="tanh"):
     _, df = get_activation(activation)
     check_array("h", h, ndim=2)
     T, H = h.shape
+    if T == 0 or H == 0:
+        raise ValueError(f"h must hold at least one step of at least one unit; got shape "
+                         f"{h.shape}")
     check_array("Wh", Wh, shape=(H, H), dtype=h.dtype)
     d = df(h)                                    # sigma'(a_t), (T, H)
     products = np.empty((T, H, H), dtype=h.dtype)

@@ -161,7 +161,9 @@ def batches(ids, batch_size, T):
     check_array("ids", ids, ndim=1, floating=False)
     if ids.dtype.kind not in "iu":
         raise ArgumentTypeError(f"ids must be a 1-D integer array; got dtype {ids.dtype}")
-    if ids.size and ids.min() < 0:
+    if ids.size == 0:
+        raise ValueError("ids must hold at least one character; got an empty array")
+    if ids.min() < 0:
         raise ValueError(f"ids must be non-negative character indices; got {ids.min()}")
     K = (len(ids) - 1) // batch_size // T
     if K == 0:
@@ -270,6 +272,9 @@ class CharLM:
             The state after the last character, to carry into the next window.
         """
         check_indices("x", x, len(self.vocab), ndim=2)
+        if 0 in x.shape:
+            raise ValueError(f"x must hold at least one sequence and one character; got shape "
+                             f"{x.shape}")
         N = x.shape[0]
         if state is None:
             state = self.initial_state(N)
@@ -323,6 +328,7 @@ def evaluate(model, ids, batch_size=32, T=100):
     ``batch_size`` streams of consecutive windows with the state carried (as in
     training); the characters beyond the last full window are left out. The model's
     carried state is left as it was."""
+    check_indices("ids", ids, len(model.vocab), ndim=1)
     xs, ys = batches(ids, batch_size, T)
     saved = model.lstm.state
     state, total = None, 0.0
@@ -395,6 +401,9 @@ def train(model, train_ids, steps, *, batch_size=32, T=64, lr=3e-3, lr_final=Non
     until = steps if until is None else check_int("until", until, high=steps)
     lr = check_number("lr", lr, low=0, low_open=True)
     lr_final = check_optional_number("lr_final", lr_final, low=0, low_open=True)
+    check_indices("train_ids", train_ids, len(model.vocab), ndim=1)
+    if train_ids.size == 0:
+        raise ValueError("train_ids must hold at least one character; got an empty array")
     xs, ys = batches(train_ids, batch_size, T)
     if (val_ids is None) != (eval_every is None):
         raise ValueError("val_ids and eval_every go together")

@@ -84,6 +84,8 @@ def gate_projection(x, Wx, Wh, b, scale):
     """
     check_array("x", x, ndim=3)
     N, T, D = x.shape
+    if N == 0 or T == 0:
+        raise ValueError(f"x must hold at least one sequence and one step; got shape {x.shape}")
     check_array("Wx", Wx, ndim=2, shape=(D, None), dtype=x.dtype)
     G = Wx.shape[1]
     check_array("Wh", Wh, ndim=2, shape=(None, G), dtype=x.dtype)

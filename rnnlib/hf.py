@@ -314,10 +314,8 @@ def gauss_newton_product(lin, v, damping=0.0, structural=0.0):
     dict of ndarray
         Keys and shapes of ``lin.params``.
     """
-    if not damping >= 0:
-        raise ValueError(f"damping must be non-negative; got {damping}")
-    if not structural >= 0:
-        raise ValueError(f"structural must be non-negative; got {structural}")
+    damping = check_number("damping", damping, low=0)
+    structural = check_number("structural", structural, low=0)
     Rh, Ry = r_forward(lin, v)
     dh, dWy, dby = temporal_affine_backward(loss_hessian_product(lin, Ry), lin.out_cache)
     if damping * structural > 0:

@@ -89,18 +89,19 @@ def reverse_sequences(x, lengths):
 
     Parameters
     ----------
-    x : ndarray, shape (N, T, ...)
+    x : ndarray, shape (N, T) or (N, T, D)
     lengths : ndarray of int, shape (N,)
 
     Returns
     -------
-    ndarray, shape (N, T, ...)
+    ndarray, the shape of ``x``
         ``out[n, t] = x[n, L_n - 1 - t]`` for :math:`t < L_n`, ``x[n, t]`` otherwise. The
         map is its own inverse, so it also carries gradients back.
     """
     check_array("x", x)
-    if x.ndim < 2 or 0 in x.shape[:2]:
-        raise ValueError(f"x must have shape (N, T, ...) with N, T >= 1; got {x.shape}")
+    if x.ndim not in (2, 3) or 0 in x.shape[:2]:
+        raise ValueError(f"x must have shape (N, T) or (N, T, D) with N, T >= 1; got "
+                         f"{x.shape}")
     N, T = x.shape[:2]
     check_indices("lengths", lengths, T + 1, ndim=1)
     if lengths.shape != (N,) or lengths.min() < 1:
@@ -193,10 +194,15 @@ class Layer:
 
     def _build_for(self, x):
         """Build on first use from the shape of ``x``, then validate ``x``."""
+        check_array("x", x, floating=False, finite=False)
+        if x.ndim not in self.input_ndims:
+            want = " or ".join(str(n) for n in self.input_ndims)
+            raise ValueError(f"x of {self.name} must have {want} dimensions; got shape "
+                             f"{x.shape}")
+        if 0 in x.shape[:2]:
+            raise ValueError(f"x of {self.name} must hold at least one sequence and one step; "
+                             f"got shape {x.shape}")
         if not self.built:
-            if not isinstance(x, np.ndarray) or x.ndim == 0:
-                raise ValueError(f"{self.name} input must be a NumPy array with a batch axis; "
-                                 f"got {type(x).__name__}")
             self.build(self._free_shape(x.shape))
         self._check_input(x)
 
@@ -210,7 +216,7 @@ class Layer:
         fits = len(x.shape) == len(want) and all(w is None or w == s
                                                  for w, s in zip(want, x.shape))
         if not fits:
-            raise ValueError(f"{self.name} expects inputs of shape {_fmt_shape(want)}; "
+            raise ValueError(f"x of {self.name} must have shape {_fmt_shape(want)}; "
                              f"got {x.shape}")
 
     def _check_backward(self, dout):
@@ -230,6 +236,8 @@ class Layer:
         if not self.built:
             raise ValueError(f"{self.name} is not built yet; call build(input_shape) or "
                              "forward once")
+        if not callable(print_fn):
+            raise ValueError(f"print_fn must be a function of one string; got {print_fn!r}")
         print_fn(_format_table(self._summary_rows(), self.count_params()))
 
     def __repr__(self):
@@ -669,7 +677,7 @@ class Dense(Layer):
         check_array("x", x, dtype=self.dtype)
         H = self.input_shape[-1]
         if x.ndim not in self.input_ndims or x.shape[-1] != H:
-            raise ValueError(f"Dense expects inputs of shape (N, T, {H}) or (N, {H}); "
+            raise ValueError(f"x of Dense must have shape (N, T, {H}) or (N, {H}); "
                              f"got {x.shape}")
 
     def _make_params(self, input_shape, rng):
@@ -738,9 +746,7 @@ class Embedding(Layer):
         return {"W": W.astype(self.dtype)}
 
     def _check_input(self, x):
-        if not isinstance(x, np.ndarray) or x.ndim != 2:
-            raise ValueError(f"Embedding expects integer symbols of shape (N, T); got "
-                             f"{getattr(x, 'shape', type(x).__name__)}")
+        check_indices("x", x, self.input_dim, ndim=2)
 
     def forward(self, x, mask=None):
         """``x`` int (N, T) -> vectors (N, T, D); ``mask`` is ignored."""

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import (NonFiniteError, check_bool, check_generator, check_int,
-                          check_number, check_optional_number)
+from ._validation import (ArgumentTypeError, NonFiniteError, check_array, check_bool,
+                          check_generator, check_int, check_number, check_optional_number)
 from .optim import clip_grad_norm, clip_grad_value, global_norm
 from .tasks import Task
 
@@ -198,6 +198,7 @@ def layer_objective(layer, loss):
         check_choice("loss", loss, LOSSES)
 
     def loss_and_grads(params, inputs, targets, mask):
+        _check_layer_inputs(layer, inputs)
         if layer.built and params is not None and set(params) != set(layer.params):
             raise ValueError("a layer model trains its own parameters: pass params=None or "
                              "layer.params")
@@ -220,6 +221,26 @@ def layer_objective(layer, loss):
         return value, {k: g.copy() for k, g in layer.grads.items()}, out
 
     return loss_and_grads
+
+
+def _check_layer_inputs(layer, inputs):
+    """``inputs`` of a layer model, checked under that name: float sequences of the
+    model's dtype (finite) or, for a model that starts with an Embedding, integer ids."""
+    check_array("inputs", inputs, floating=False, finite=False)
+    if inputs.dtype.kind == "f" or inputs.dtype.kind == "c":
+        check_array("inputs", inputs, dtype=layer.dtype)
+    elif inputs.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"inputs must be float or integer arrays; got {inputs.dtype}")
+    if inputs.ndim not in layer.input_ndims:
+        want = " or ".join(str(n) for n in layer.input_ndims)
+        raise ValueError(f"inputs must have {want} dimensions; got shape {inputs.shape}")
+    if 0 in inputs.shape[:2]:
+        raise ValueError(f"inputs must hold at least one sequence and one step; got shape "
+                         f"{inputs.shape}")
+    D = layer.input_shape[-1] if layer.built else None
+    if D is not None and inputs.ndim == 3 and inputs.shape[-1] != D:
+        raise ValueError(f"inputs must have {D} features (the model's); got shape "
+                         f"{inputs.shape}")
 
 
 def _is_padding(mask, inputs):

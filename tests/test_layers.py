@@ -274,19 +274,21 @@ def test_wrong_wiring_names_the_layers_and_the_fix():
 
 def test_wrong_input_shapes_raise(rng):
     layer = SimpleRNN(3, seed=0)
-    with pytest.raises(ValueError, match=r"SimpleRNN takes inputs with 3 dimensions; got "
-                                         r"input shape \(None, 4\)"):
+    with pytest.raises(ValueError, match=r"x of SimpleRNN must have 3 dimensions; got "
+                                         r"shape \(2, 4\)"):
         layer.forward(rng.standard_normal((2, 4)))
     layer.forward(rng.standard_normal((2, 5, 4)))
-    with pytest.raises(ValueError, match=r"expects inputs of shape \(None, None, 4\); "
+    with pytest.raises(ValueError, match=r"x of SimpleRNN must have shape \(None, None, 4\); "
                                          r"got \(2, 5, 3\)"):
         layer.forward(rng.standard_normal((2, 5, 3)))
     model = Sequential([Dense(4), LSTM(2)], seed=0)
     with pytest.raises(ValueError, match=r"layer 1 \(LSTM\): LSTM takes inputs with 3 "
                                          r"dimensions"):
         model.forward(rng.standard_normal((2, 3)))
-    with pytest.raises(ValueError, match="integer symbols of shape"):
+    with pytest.raises(ValueError, match="x of Embedding must have 2 dimensions"):
         Embedding(5, 2, seed=0).build((None, None)).forward(rng.standard_normal((2, 3, 1)))
+    with pytest.raises(ValueError, match="x must be an integer array"):
+        Embedding(5, 2, seed=0).build((None, None)).forward(rng.standard_normal((2, 3)))
 
 
 def test_backward_checks_its_input(rng):
