@@ -44,7 +44,9 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from ._validation import check_choice, check_int
+from ._validation import (ArgumentTypeError, check_bool, check_choice, check_int,
+                          check_number, check_optional_number)
+from .cells import get_cell
 from .models import SequenceModel
 from .optim import SGD, Adam
 from .stats import wilson_interval
@@ -71,6 +73,21 @@ class Config:
     clip_value: float = None
     omega_weight: float = 0.0
 
+    def __post_init__(self):
+        # checked once here, so that a bad field fails when the Config is written, not
+        # in the middle of a grid (the stored values are left as given)
+        get_cell(self.cell)
+        check_choice("activation", self.activation, ("tanh", "relu"))
+        if not isinstance(self.init, dict):
+            raise ArgumentTypeError(f"init must be a dict of keyword arguments; got "
+                                    f"{type(self.init).__name__}")
+        check_choice("optimizer", self.optimizer, ("sgd", "adam"))
+        check_number("lr", self.lr, low=0, low_open=True)
+        check_number("momentum", self.momentum, low=0, high=1, high_open=True)
+        check_optional_number("clip_norm", self.clip_norm, low=0, low_open=True)
+        check_optional_number("clip_value", self.clip_value, low=0, low_open=True)
+        check_number("omega_weight", self.omega_weight, low=0)
+
 
 @dataclass(frozen=True)
 class Experiment:
@@ -83,6 +100,22 @@ class Experiment:
     configs: dict
     batch_size: int = 20
     eval_every: int = 100
+
+    def __post_init__(self):
+        if not isinstance(self.description, str):
+            raise ArgumentTypeError(f"description must be a str; got "
+                                    f"{type(self.description).__name__}")
+        task = get_task(self.task)
+        check_int("T", self.T, low=task.min_length)
+        check_int("hidden_size", self.hidden_size)
+        check_int("batch_size", self.batch_size)
+        check_int("eval_every", self.eval_every)
+        if not isinstance(self.configs, dict) or not self.configs:
+            raise ValueError("configs must be a non-empty dict of Config by name")
+        for label, config in self.configs.items():
+            if not isinstance(config, Config):
+                raise ArgumentTypeError(f"configs[{label!r}] must be a Config; got "
+                                        f"{type(config).__name__}")
 
 
 #: The "smart_tanh" initialisation of :cite:`pascanu2013`: sparse recurrent weights at
@@ -152,7 +185,8 @@ class TruncatedRecordWarning(UserWarning):
 
 def _experiment(name):
     if not isinstance(name, str) or name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; known: {', '.join(sorted(EXPERIMENTS))}")
+        raise ValueError(f"name: unknown experiment {name!r}; known: "
+                         f"{', '.join(sorted(EXPERIMENTS))}")
     return EXPERIMENTS[name]
 
 
@@ -162,8 +196,16 @@ def run_config(experiment, config, seed, steps, T=None, progress=None):
     Returns a dict: ``solved_at`` (first successful evaluation step, or None),
     ``diverged`` (bool), final test ``error`` rate, final training ``loss``, wall
     ``seconds`` and the :class:`rnnlib.train.History` as ``history``."""
+    if not isinstance(experiment, Experiment):
+        raise ArgumentTypeError(f"experiment must be an Experiment; got "
+                                f"{type(experiment).__name__}")
+    if not isinstance(config, Config):
+        raise ArgumentTypeError(f"config must be a Config; got {type(config).__name__}")
     task = get_task(experiment.task)
-    T = experiment.T if T is None else T
+    T = experiment.T if T is None else check_int("T", T, low=task.min_length)
+    seed, steps = check_int("seed", seed, low=0), check_int("steps", steps)
+    if progress is not None:
+        check_bool("progress", progress)
     rng = np.random.default_rng(seed)
     model = SequenceModel.for_task(task, experiment.hidden_size, rng, cell=config.cell,
                                    activation=config.activation, init=config.init)
@@ -309,6 +351,12 @@ def grid_cells(name, seeds, T_values, first_seed=0, configs=None):
 
 def grid_command(name, seeds, steps, T_values, out, first_seed=0):
     """The command line that runs this grid (stored in each record)."""
+    _experiment(name)
+    seeds, steps = check_int("seeds", seeds), check_int("steps", steps)
+    first_seed = check_int("first_seed", first_seed, low=0)
+    T_values = [check_int("T", T) for T in T_values]
+    if not isinstance(out, (str, os.PathLike)):
+        raise ArgumentTypeError(f"out must be a str or os.PathLike; got {type(out).__name__}")
     parts = ["python", "-m", "rnnlib.experiments", name, "--seeds", str(seeds), "--steps",
              str(steps), "--T", ",".join(str(T) for T in T_values), "--out", os.fspath(out)]
     if first_seed:
@@ -333,9 +381,11 @@ def run_grid(name, seeds, steps, T_values, out, executor=None, first_seed=0, pro
     done = ({record_key(r) for r in _read(out, repair=True)} if os.path.exists(out)
             else set())
     todo = [c for c in cells if (name, c[0], c[1], c[2], steps) not in done]
+    if max_pending is not None:
+        max_pending = check_int("max_pending", max_pending)
     if executor is None:
         executor, max_pending = SerialExecutor(), 1
-    max_pending = len(todo) if max_pending is None else check_int("max_pending", max_pending)
+    max_pending = len(todo) if max_pending is None else max_pending
     command = grid_command(name, seeds, steps, T_values, out, first_seed)
     written = []
     enabled = progress_enabled(progress) and bool(todo)
