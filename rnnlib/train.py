@@ -229,8 +229,10 @@ def _check_layer_inputs(layer, inputs):
     check_array("inputs", inputs, floating=False, finite=False)
     if inputs.dtype.kind == "f" or inputs.dtype.kind == "c":
         check_array("inputs", inputs, dtype=layer.dtype)
-    elif inputs.dtype.kind not in "iu":
-        raise ArgumentTypeError(f"inputs must be float or integer arrays; got {inputs.dtype}")
+    elif inputs.dtype.kind not in "iu" or inputs.ndim != 2:
+        raise ArgumentTypeError(f"inputs must be float32 or float64 sequences (N, T, D), or "
+                                f"integer ids (N, T) for a model that starts with an "
+                                f"Embedding; got {inputs.dtype} of shape {inputs.shape}")
     if inputs.ndim not in layer.input_ndims:
         want = " or ".join(str(n) for n in layer.input_ndims)
         raise ValueError(f"inputs must have {want} dimensions; got shape {inputs.shape}")

@@ -699,7 +699,7 @@ entry("rnnlib.models.SequenceModel.loss_and_grads", call=_method("loss_and_grads
 
 # train, stats, hf, interop
 entry("rnnlib.train.ProgressBar", call=trainmod.ProgressBar,
-      args=lambda: dict(total=10, description="d", enabled=False), ints=dict(total=(1, None)))
+      args=lambda: dict(total=10, description="d", enabled=False), ints=dict(total=(0, None)))
 entry("rnnlib.train.ProgressBar.update", call=_method("update"),
       args=lambda: dict(_self=trainmod.ProgressBar(10, enabled=False), done=3, info="x"),
       ints=dict(done=(0, 10)))
@@ -710,10 +710,17 @@ entry("rnnlib.stats.wilson_interval", call=stats.wilson_interval,
       ints=dict(successes=(0, 10), n=(1, None)), numbers=dict(confidence=(0, 1, True)))
 entry("rnnlib.hf.reduction_ratio", call=hf.reduction_ratio,
       args=lambda: dict(actual=-0.5, predicted=-1.0),
-      numbers=dict(actual=(None, None, False), predicted=(None, 0, False)))
+      numbers=dict(actual=(None, None, False), predicted=(None, 0, False)),
+      # a trial step that blew up has loss inf: the ratio is -inf, as documented
+      accepted={("actual", "inf"): ("an overflowing trial loss means rho = -inf",
+                                    lambda e, kw, r: r == -np.inf or pytest.fail(str(r)))})
 entry("rnnlib.hf.update_damping", call=hf.update_damping,
       args=lambda: dict(damping=1.0, rho=0.5),
-      numbers=dict(damping=(0, None, True), rho=(None, None, False)))
+      numbers=dict(damping=(0, None, True), rho=(None, None, False)),
+      # rho = +-inf has a meaning (reduction_ratio returns -inf for a blown-up step)
+      accepted={("rho", "inf"): ("rho above the upper threshold lowers the damping",
+                                 lambda e, kw, r: r == pytest.approx(2 / 3)
+                                 or pytest.fail(str(r)))})
 entry("rnnlib.hf.conjugate_gradient", call=hf.conjugate_gradient,
       args=lambda: dict(A=lambda v: 2.0 * v, b=_randn(4), x0=np.zeros(4), max_iters=5,
                         tol=1e-4),
@@ -771,7 +778,10 @@ entry("rnnlib.charlm.Vocabulary.decode", call=_method("decode"),
                                     lambda e, kw, text: text == "" or pytest.fail(text))})
 entry("rnnlib.charlm.batches", call=charlm.batches,
       args=lambda: dict(ids=_rng().integers(0, V, size=50), batch_size=2, T=5),
-      indices=dict(ids=("t", V)), ints=dict(batch_size=(1, None), T=(1, None)))
+      indices=dict(ids=("t", V)), ints=dict(batch_size=(1, None), T=(1, None)),
+      # batches knows no vocabulary, so there is no largest id to refuse
+      accepted={("ids", "too large"): ("any non-negative id is a character index",
+                                       lambda e, kw, r: len(r) == 2 or pytest.fail(str(r)))})
 entry("rnnlib.charlm.split_text", call=charlm.split_text,
       args=lambda: dict(text="abcdefghij" * 5, val_fraction=0.2),
       numbers=dict(val_fraction=(0, 1, True)))
@@ -798,7 +808,7 @@ entry("rnnlib.charlm.next_char_probabilities", call=charlm.next_char_probabiliti
       numbers=dict(temperature=(0, None, True)))
 entry("rnnlib.charlm.sample", call=charlm.sample,
       args=lambda: dict(model=_charlm(), prefix="ab", n=5, temperature=1.0, rng=_rng()),
-      ints=dict(n=(1, None)), numbers=dict(temperature=(0, None, True)), rngs=("rng",))
+      ints=dict(n=(0, None)), numbers=dict(temperature=(0, None, True)), rngs=("rng",))
 
 # more layer methods, models, interop, linear recurrences
 
