@@ -521,7 +521,11 @@ class Seq2Seq:
     def backward(self, dscores):
         """Backpropagate the gradient of the scores of the last :meth:`forward` through
         decoder and encoder; fills :attr:`grads`."""
-        ds = self.layers["decoder.dense"].backward(dscores)
+        dense = self.layers["decoder.dense"]
+        if dense._cache is None:
+            raise ValueError("Seq2Seq.backward needs a forward pass first")
+        check_array("dscores", dscores, shape=dense._out_shape, dtype=self.dtype)
+        ds = dense.backward(dscores)
         dec = self.layers["decoder.rnn"]
         self.layers["decoder.embedding"].backward(dec.backward(ds))
         enc = self.layers["encoder.rnn"]
