@@ -107,6 +107,8 @@ def spectral_radius_estimate(W, *, n_iter=200, n_vectors=4, method="auto", rng=N
     check_choice("method", method, ("auto", "eig", "iterative"))
     n_iter = check_int("n_iter", n_iter)
     n_vectors = check_int("n_vectors", n_vectors)
+    if rng is not None:
+        check_generator("rng", rng)
     if method == "eig" or (method == "auto" and H <= 256):
         return _exact_spectral_radius(W)
     rng = np.random.default_rng(0) if rng is None else check_generator("rng", rng)
@@ -452,7 +454,7 @@ def free_run_nrmse(esn, series, starts, horizon, *, h0=None, scale=None):
     if esn.W_yh is not None:
         raise ValueError("free_run_nrmse needs a network without output feedback")
     horizon = check_int("horizon", horizon)
-    check_array("series", series, ndim=2, dtype=esn.W_hh.dtype)
+    check_array("series", series, ndim=2, shape=(None, esn.W_uh.shape[0]), dtype=esn.W_hh.dtype)
     T = series.shape[0]
     check_indices("starts", starts, T - horizon, ndim=1)
     if starts.size == 0:
@@ -502,7 +504,7 @@ def fit_ridge_on_validation(esn, series, n_train, n_val, ridges, *, washout=100,
         raise ArgumentTypeError(f"esn must be an EchoStateNetwork; got {type(esn).__name__}")
     n_train, n_val = check_int("n_train", n_train, low=2), check_int("n_val", n_val)
     horizon, n_starts = check_int("horizon", horizon), check_int("n_starts", n_starts)
-    check_array("series", series, ndim=2, dtype=esn.W_hh.dtype)
+    check_array("series", series, ndim=2, shape=(None, esn.W_uh.shape[0]), dtype=esn.W_hh.dtype)
     if series.shape[0] < n_train + n_val:
         raise ValueError(f"series must hold n_train + n_val = {n_train + n_val} steps; "
                          f"got {series.shape[0]}")

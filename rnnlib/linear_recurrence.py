@@ -442,6 +442,7 @@ def lru_ring_init(hidden_size, rng, r_min=0.0, r_max=1.0, max_phase=2 * np.pi,
     nu, theta : ndarray, shape (H,)
     """
     H = check_int("hidden_size", hidden_size)
+    dtype = check_float_dtype("dtype", dtype)
     check_generator("rng", rng)
     r_max = check_number("r_max", r_max, low=0, high=1, low_open=True)
     r_min = check_number("r_min", r_min, low=0, high=r_max, high_open=True)
@@ -590,6 +591,7 @@ def lru_params(input_size, hidden_size, output_size, rng, r_min=0.0, r_max=1.0,
     Din = check_int("input_size", input_size)
     H = check_int("hidden_size", hidden_size)
     M = check_int("output_size", output_size)
+    dtype = check_float_dtype("dtype", dtype)
     nu, theta = lru_ring_init(H, rng, r_min, r_max, max_phase)
     p = {"nu": nu, "theta": theta,
          "B_re": rng.standard_normal((Din, H)) / np.sqrt(2 * Din),
@@ -617,6 +619,17 @@ def _check_targets(inputs, targets, mask):
     check_array("targets", targets, ndim=3, dtype=inputs.dtype)
     check_shape("targets", targets, (N, T, None))
     return N, T
+
+
+def _check_model_io(params, first, inputs, targets=None):
+    """``inputs`` (N, T, D) with the D of ``params[first]``, ``targets`` (N, T, K) with the
+    K of ``params["Wy"]``, each checked under its own name."""
+    if isinstance(params, dict) and first in params and isinstance(params[first], np.ndarray):
+        D = params[first].shape[0]
+        check_array("inputs", inputs, ndim=3, shape=(None, None, D))
+    if targets is not None and isinstance(params, dict) and isinstance(params.get("Wy"),
+                                                                         np.ndarray):
+        check_array("targets", targets, ndim=3, shape=(None, None, params["Wy"].shape[1]))
 
 
 MINGRU_MODEL_PARAMS = ("Wz", "Wh", "bz", "bh", "Wy", "by")
@@ -658,6 +671,7 @@ def mingru_loss_and_grads(params, inputs, targets, mask, method="sequential"):
     outputs : ndarray, shape (N, T, K)
     """
     _check_targets(inputs, targets, mask)
+    _check_model_io(params, "Wz", inputs, targets)
     out, (cache, rcache) = _mingru_model_forward(params, inputs, method)
     loss, dout = mean_squared_error(out, targets, mask)
     dh, dWy, dby = temporal_affine_backward(dout, rcache)
@@ -716,6 +730,7 @@ def lru_loss_and_grads(params, inputs, targets, mask, method="sequential"):
     returns as in :func:`mingru_loss_and_grads`, with the keys ``LRU_MODEL_PARAMS``.
     """
     _check_targets(inputs, targets, mask)
+    _check_model_io(params, "We", inputs, targets)
     out, (pre, ecache, cache, rcache) = _lru_model_forward(params, inputs, method)
     loss, dout = mean_squared_error(out, targets, mask)
     dy, dWy, dby = temporal_affine_backward(dout, rcache)
@@ -740,6 +755,7 @@ def _lru_model_forward(params, inputs, method):
 def lru_predict(params, inputs, method="sequential"):
     """The outputs (N, T, K) of the model of :func:`lru_loss_and_grads`, without the loss
     and the backward pass."""
+    _check_model_io(params, "We", inputs)
     return _lru_model_forward(params, inputs, method)[0]
 
 
