@@ -52,6 +52,22 @@ __all__ = ["pad_sequences", "unpad", "length_buckets", "padding_fraction", "shif
 PAD, BOS, EOS = 0, 1, 2
 
 
+def _check_ids(name, a, size=None):
+    """Token ids (N, T): integers, non-negative (below ``size`` when it is known), with at
+    least one sequence and one step, checked under the argument's own name."""
+    check_array(name, a, ndim=2, floating=False)
+    if a.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"{name} must be an integer array; got dtype {a.dtype}")
+    if 0 in a.shape:
+        raise ValueError(f"{name} must hold at least one sequence and one step; got shape "
+                         f"{a.shape}")
+    if size is not None:
+        check_indices(name, a, size)
+    elif a.min() < 0:
+        raise ValueError(f"{name} must hold non-negative token ids; got {a.min()}")
+    return a
+
+
 def _check_sequence_list(name, seqs):
     if not isinstance(seqs, (list, tuple)) or len(seqs) == 0:
         raise ArgumentTypeError(f"{name} must be a non-empty list of 1-D integer arrays; got "
@@ -62,6 +78,8 @@ def _check_sequence_list(name, seqs):
             raise ArgumentTypeError(f"{name}[{i}] must be an integer array; got dtype {s.dtype}")
         if s.size == 0:
             raise ValueError(f"{name}[{i}] is empty; every sequence needs at least one step")
+        if s.min() < 0:
+            raise ValueError(f"{name}[{i}] must hold non-negative token ids; got {s.min()}")
     return seqs
 
 
@@ -111,9 +129,7 @@ def unpad(ids, mask):
     -------
     list of ndarray of int, shape (L_n,)
     """
-    check_array("ids", ids, ndim=2, floating=False)
-    if ids.dtype.kind not in "iu":
-        raise ArgumentTypeError(f"ids must be an integer array; got dtype {ids.dtype}")
+    _check_ids("ids", ids)
     lengths = mask_lengths(mask, *ids.shape)
     return [ids[n, :L].copy() for n, L in enumerate(lengths)]
 
@@ -187,9 +203,7 @@ def shift_right(targets, mask, bos=BOS, pad=PAD):
     ndarray of int64, shape (N, T)
         :math:`\langle\mathrm{bos}\rangle, y_1, \dots, y_{L_n - 1}`, then ``pad``.
     """
-    check_array("targets", targets, ndim=2, floating=False)
-    if targets.dtype.kind not in "iu":
-        raise ArgumentTypeError(f"targets must be an integer array; got dtype {targets.dtype}")
+    _check_ids("targets", targets)
     lengths = mask_lengths(mask, *targets.shape)
     bos, pad = check_int("bos", bos, low=0), check_int("pad", pad, low=0)
     out = np.full(targets.shape, pad, dtype=np.int64)
@@ -284,9 +298,7 @@ def sequence_accuracy(pred, targets, mask):
 
 def _check_scored(name, pred, targets, mask):
     for nm, a in ((name, pred), ("targets", targets)):
-        check_array(nm, a, ndim=2, floating=False)
-        if a.dtype.kind not in "iu":
-            raise ArgumentTypeError(f"{nm} must be an integer array; got dtype {a.dtype}")
+        _check_ids(nm, a)
     if pred.shape != targets.shape:
         raise ValueError(f"{name} and targets must have the same shape; got {pred.shape} "
                          f"and {targets.shape}")
@@ -348,6 +360,14 @@ def classifier_objective(model):
                                 f"{type(model).__name__}")
 
     def loss_and_grads(params, inputs, targets, mask):
+        first = model.layers[0] if hasattr(model, "layers") else model
+        if isinstance(first, Embedding):
+            _check_ids("inputs", inputs, first.input_dim)
+        else:
+            check_array("inputs", inputs, ndim=3)
+            if 0 in inputs.shape[:2]:
+                raise ValueError(f"inputs must hold at least one sequence and one step; "
+                                 f"got shape {inputs.shape}")
         if params is not None and model.built and set(params) != set(model.params):
             raise ValueError("the classifier trains its own parameters: pass model.params")
         scores = model.forward(inputs, mask)
@@ -573,6 +593,8 @@ class Seq2Seq:
             Copies, keys of :attr:`params`.
         scores : ndarray, shape (N, T, V_target)
         """
+        _check_ids("inputs", inputs, self.source_vocab)
+        _check_ids("targets", targets, self.target_vocab)
         if params is not None:
             own = self.params
             if set(params) != set(own) or any(params[k] is not own[k] for k in own):
