@@ -581,72 +581,34 @@ def write_json_atomic(path, data):
         raise
 
 
-def _choices(name, known):
-    def parse(text):
-        items = [s.strip() for s in text.split(",") if s.strip()]
-        unknown = [s for s in items if s not in known]
-        if not items or unknown:
-            raise argparse.ArgumentTypeError(
-                f"unknown {name} {unknown or text!r}; choose from {', '.join(known)}")
-        return items
-    return parse
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
 def parse_args(argv=None):
     """The options (see the module docstring); fills in the defaults of a full or a
     ``--quick`` run and adds ``kind``: "quick", "full" (every model, dtype, shape and
     thread setting at the default repetitions) or "custom"."""
+    # The option types are rnnlib's, shared with its command lines; importing the package
+    # here (also in the torch children) loads NumPy and sets nothing that changes timings.
+    from rnnlib.cli import choice_list, non_negative_int, positive_float, positive_int
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: S0 only, 2 rounds of 1 loop of >= 20 ms, short throughput runs")
-    parser.add_argument("--models", type=_choices("models", tuple(GATES)), default=list(GATES))
-    parser.add_argument("--dtypes", type=_choices("dtypes", DTYPES), default=list(DTYPES))
-    parser.add_argument("--shapes", type=_choices("shapes", tuple(SHAPES)), default=None,
+    parser.add_argument("--models", type=choice_list("models", tuple(GATES)), default=list(GATES))
+    parser.add_argument("--dtypes", type=choice_list("dtypes", DTYPES), default=list(DTYPES))
+    parser.add_argument("--shapes", type=choice_list("shapes", tuple(SHAPES)), default=None,
                         help="default S0,S1,S2 (quick: S0); 'tiny' is for the tests")
-    parser.add_argument("--threads", type=_choices("thread settings", THREAD_SETTINGS),
+    parser.add_argument("--threads", type=choice_list("thread settings", THREAD_SETTINGS),
                         default=list(THREAD_SETTINGS))
-    parser.add_argument("--rounds", type=_positive_int, help="child processes per library and row (3; quick 2)")
-    parser.add_argument("--repeats", type=_positive_int, help="timed loops per child and pass (3; quick 1)")
-    parser.add_argument("--min-time", type=_positive_float, help="seconds per timed loop (0.05; quick 0.02)")
-    parser.add_argument("--warmup", type=_non_negative_int, help="warm-up calls per child and pass (2; quick 1)")
-    parser.add_argument("--throughput-steps", type=_non_negative_int,
+    parser.add_argument("--rounds", type=positive_int, help="child processes per library and row (3; quick 2)")
+    parser.add_argument("--repeats", type=positive_int, help="timed loops per child and pass (3; quick 1)")
+    parser.add_argument("--min-time", type=positive_float, help="seconds per timed loop (0.05; quick 0.02)")
+    parser.add_argument("--warmup", type=non_negative_int, help="warm-up calls per child and pass (2; quick 1)")
+    parser.add_argument("--throughput-steps", type=non_negative_int,
                         help="training steps per throughput run, 0 to skip (300; quick 100)")
-    parser.add_argument("--throughput-runs", type=_positive_int, help="runs per throughput child (2; quick 1)")
+    parser.add_argument("--throughput-runs", type=positive_int, help="runs per throughput child (2; quick 1)")
     parser.add_argument("--unset-coretype", action="store_true",
                         help="run the children without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE")
     parser.add_argument("--keep-freed-memory", action="store_true",
                         help="tell glibc's malloc in every child to keep freed memory")
-    parser.add_argument("--seed", type=_non_negative_int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--out", help="write the results to this JSON file (atomically)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

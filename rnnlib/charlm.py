@@ -32,7 +32,6 @@ training record; read with ``allow_pickle=False``). The command line trains and 
     python -m rnnlib.charlm train --steps 4000 --out book/data/charlm.npz
     python -m rnnlib.charlm sample book/data/charlm.npz --prefix "The " --temperature 0.5
 """
-import argparse
 import os
 import sys
 
@@ -43,6 +42,7 @@ from ._validation import (ArgumentTypeError, check_array, check_float_dtype, che
                           check_indices,
                           check_int, check_number, check_optional_number)
 from .activations import log_softmax, softmax
+from .cli import Parser, non_negative_int, output_file_problem, positive_float, positive_int
 from .io import load_archive, save_archive
 from .layers import LSTM, Dense, Embedding, Sequential
 from .losses import temporal_softmax_loss
@@ -637,16 +637,10 @@ def load_checkpoint(path):
 _RUN_SETTINGS = ("steps", "hidden", "embed", "batch", "T", "lr", "lr_final", "seed", "float32")
 
 
-def _check_output(path):
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CommandError(f"the folder of --out {path!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise CommandError(f"the folder of --out {path!r} is not writable")
-
-
 def _train_command(args):
-    _check_output(args.out)
+    problem = output_file_problem(args.out)
+    if problem:
+        raise CommandError(f"--out {problem}")
     vocab = Vocabulary()
     train_text, val_text = split_text(load_corpus())
     train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
@@ -708,11 +702,6 @@ class CommandError(Exception):
     """A run-time error of the command line, printed as one line (exit status 1)."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def main(argv=None):
     """Command-line entry point (``python -m rnnlib.charlm``).
 
@@ -720,40 +709,32 @@ def main(argv=None):
     file, a missing folder, a diverging run); errors are one line on stderr, never a
     traceback."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = _Parser(prog="python -m rnnlib.charlm", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = Parser(prog="python -m rnnlib.charlm", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     p = sub.add_parser("train", help="train on the pydoc corpus and save the model")
-    p.add_argument("--steps", type=int, default=4000, help="training steps")
-    p.add_argument("--hidden", type=int, default=256, help="LSTM units H")
-    p.add_argument("--embed", type=int, default=32, help="embedding size E")
-    p.add_argument("--batch", type=int, default=32, help="streams per batch N")
-    p.add_argument("--T", type=int, default=64, help="window length (truncated BPTT)")
-    p.add_argument("--lr", type=float, default=3e-3, help="Adam's learning rate")
-    p.add_argument("--lr-final", type=float, default=3e-4, help="learning rate at the end")
-    p.add_argument("--eval-every", type=int, default=500, help="steps between evaluations")
-    p.add_argument("--checkpoint-every", type=int, default=500,
+    p.add_argument("--steps", type=positive_int, default=4000, help="training steps")
+    p.add_argument("--hidden", type=positive_int, default=256, help="LSTM units H")
+    p.add_argument("--embed", type=positive_int, default=32, help="embedding size E")
+    p.add_argument("--batch", type=positive_int, default=32, help="streams per batch N")
+    p.add_argument("--T", type=positive_int, default=64, help="window length (truncated BPTT)")
+    p.add_argument("--lr", type=positive_float, default=3e-3, help="Adam's learning rate")
+    p.add_argument("--lr-final", type=positive_float, default=3e-4, help="learning rate at the end")
+    p.add_argument("--eval-every", type=positive_int, default=500, help="steps between evaluations")
+    p.add_argument("--checkpoint-every", type=non_negative_int, default=500,
                    help="steps between checkpoints (OUT with .checkpoint.npz); 0: none")
     p.add_argument("--resume", action="store_true",
                    help="continue from the checkpoint of --out (same settings)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--float32", action="store_true", help="train in float32 (smaller file)")
     p.add_argument("--out", default="charlm.npz", help="the .npz file to write")
     p = sub.add_parser("sample", help="generate text from a saved model")
     p.add_argument("model", help="an .npz file written by 'train'")
     p.add_argument("--prefix", default="The ")
-    p.add_argument("--n", type=int, default=400, help="characters to generate")
-    p.add_argument("--temperature", type=float, default=0.7)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=non_negative_int, default=400, help="characters to generate")
+    p.add_argument("--temperature", type=positive_float, default=0.7)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     args = parser.parse_args(argv)
     args.argv = [a for a in argv if a != "--resume"]
-    if args.command == "train":
-        if min(args.steps, args.hidden, args.embed, args.batch, args.T, args.eval_every) <= 0:
-            parser.error("--steps, --hidden, --embed, --batch, --T and --eval-every must be "
-                         "positive")
-        if args.checkpoint_every < 0 or not (args.lr > 0 and args.lr_final > 0):
-            parser.error("--checkpoint-every must be >= 0, --lr and --lr-final positive")
-    elif args.n < 0 or not args.temperature > 0:
-        parser.error("--n must be >= 0 and --temperature positive")
     try:
         return _train_command(args) if args.command == "train" else _sample_command(args)
     except (CommandError, ValueError, OSError) as err:

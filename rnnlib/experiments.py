@@ -28,7 +28,6 @@ stderr (runs done out of the total, time left) is shown in a terminal unless
 To add an experiment, add an :class:`Experiment` to the dict ``EXPERIMENTS``: a task, a
 default sequence length and a dict of named :class:`Config`.
 """
-import argparse
 import concurrent.futures as cf
 import contextlib
 import json
@@ -47,6 +46,7 @@ import numpy as np
 from ._validation import (ArgumentTypeError, check_bool, check_choice, check_int,
                           check_number, check_optional_number)
 from .cells import get_cell
+from .cli import Parser, int_list, non_negative_int, output_file_problem, positive_int
 from .models import SequenceModel
 from .optim import SGD, Adam
 from .stats import wilson_interval
@@ -613,65 +613,22 @@ def _restore_environ(saved):
             os.environ[key] = value
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        # One line, no usage dump and no traceback (exit status 2 for usage errors).
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
-
-
-def _non_negative(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
-    return value
-
-
-def _lengths(text):
-    values = [_positive(part.strip()) for part in text.split(",")]
-    if len(set(values)) != len(values):
-        raise argparse.ArgumentTypeError(f"repeated length in {text!r}")
-    return values
-
-
-def _check_out(parser, out):
-    folder = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(folder):
-        parser.error(f"--out {out}: the folder {folder} does not exist")
-    if os.path.isdir(out):
-        parser.error(f"--out {out}: is a folder, not a file")
-    if not os.access(folder, os.W_OK) or (os.path.exists(out) and not os.access(out, os.W_OK)):
-        parser.error(f"--out {out}: not writable")
-
-
 def main(argv=None):
     """Command-line entry point (``python -m rnnlib.experiments``); returns the exit
     status: 0, 1 for an error while running, 2 for a usage error."""
-    parser = _Parser(prog="python -m rnnlib.experiments",
+    parser = Parser(prog="python -m rnnlib.experiments",
                      description=__doc__.split("\n\n")[0])
     parser.add_argument("name", nargs="?", help=f"one of {', '.join(sorted(EXPERIMENTS))}")
-    parser.add_argument("--seeds", type=_positive, default=3, help="seeds per cell (3)")
-    parser.add_argument("--steps", type=_positive, default=1000,
+    parser.add_argument("--seeds", type=positive_int, default=3, help="seeds per cell (3)")
+    parser.add_argument("--steps", type=positive_int, default=1000,
                         help="maximum training steps per run (1000)")
-    parser.add_argument("--T", type=_lengths, default=None,
+    parser.add_argument("--T", type=int_list, default=None,
                         help="comma-separated sequence lengths (the experiment's own)")
     parser.add_argument("--out", help="results file (JSON lines), appended to")
-    parser.add_argument("--first-seed", type=_non_negative, default=0,
+    parser.add_argument("--first-seed", type=non_negative_int, default=0,
                         help="first seed (0): seeds first-seed .. first-seed+seeds-1")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive, default=None,
+    where.add_argument("--workers", type=positive_int, default=None,
                        help="run on a new Dask LocalCluster of N single-threaded workers")
     where.add_argument("--scheduler", default=None,
                        help="address of a Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)")
@@ -685,7 +642,9 @@ def main(argv=None):
         parser.error(f"unknown experiment {args.name!r}; known: {', '.join(sorted(EXPERIMENTS))}")
     if args.out is None:
         parser.error("--out FILE is required")
-    _check_out(parser, args.out)
+    problem = output_file_problem(args.out)
+    if problem:
+        parser.error(f"--out {problem}")
     scheduler = args.scheduler
     if scheduler is None and args.workers is None:
         scheduler = os.environ.get("DASK_SCHEDULER_ADDRESS") or None

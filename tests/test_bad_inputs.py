@@ -1412,6 +1412,10 @@ NO_ARGUMENTS.update({
     "rnnlib.train.History.from_arrays": "reads back what History.arrays wrote (checkpoint "
                                         "files are validated by their loaders)",
     "rnnlib.sliders.FrameSlider": "a result record the library returns (frame_slider)",
+    **{f"rnnlib.cli.{n}": "a command-line option type or parser: bad option text is tested "
+                          "in tests/test_cli.py (and through each command in its own tests)"
+       for n in ("Parser", "Parser.error", "positive_int", "non_negative_int", "positive_float",
+                 "int_list", "choice_list", "output_file_problem")},
 })
 
 
