@@ -243,6 +243,21 @@ def _gate(ax, x, y, name, fn, color):
     ax.text(x, y - 0.36, fn, ha="center", va="top", fontsize=7, color="0.35")
 
 
+def _state_path(ax, y, start, end, color, highway, caption):
+    """The state's path across a gated cell at height ``y``: the boxes ``start`` and
+    ``end`` (label, gid) and the line between them, drawn thick in HIGHWAY_COLOR with
+    ``caption`` above it when ``highway``."""
+    line_color = HIGHWAY_COLOR if highway else "0.25"
+    _box(ax, 0.4, y, start[0], color, w=0.7, gid=start[1])
+    _box(ax, 9.6, y, end[0], color, w=0.7, gid=end[1])
+    _line(ax, [0.75, 9.25], [y, y], color=line_color, lw=5 if highway else 1.2,
+          gid="highway" if highway else "line", alpha=0.55 if highway else 1)
+    _arrow(ax, (9.0, y), (9.25, y), color=line_color)
+    if highway:
+        ax.text(5.0, y + 0.42, caption, ha="center", va="bottom", fontsize=8,
+                color=HIGHWAY_COLOR)
+
+
 def draw_lstm_cell(ax, title=None, highway=True):
     r"""Draw one LSTM cell (the step of :func:`rnnlib.lstm.lstm_step_forward`) on ``ax``.
 
@@ -276,15 +291,9 @@ def draw_lstm_cell(ax, title=None, highway=True):
     c_col, h_col, u_col, gate_col = PALETTE[3], PALETTE[0], PALETTE[2], PALETTE[4]
     top, gates_y, bus = 4.4, 2.3, 1.1
     # the cell state: c_{t-1} -> (x f) -> (+ i g) -> c_t
-    _box(ax, 0.4, top, r"$c_{t-1}$", c_col, w=0.7, gid="box:c_prev")
-    _box(ax, 9.6, top, r"$c_t$", c_col, w=0.7, gid="box:c")
-    _line(ax, [0.75, 9.25], [top, top], color=HIGHWAY_COLOR if highway else "0.25",
-          lw=5 if highway else 1.2, gid="highway" if highway else "line", alpha=0.55 if highway else 1)
-    _arrow(ax, (9.0, top), (9.25, top), color=HIGHWAY_COLOR if highway else "0.25")
-    if highway:
-        ax.text(5.0, top + 0.42, r"cell state: the gradient highway, $\partial c_t/\partial c_{t-1}"
-                r" = \mathrm{diag}(f_t)$", ha="center", va="bottom", fontsize=8,
-                color=HIGHWAY_COLOR)
+    _state_path(ax, top, (r"$c_{t-1}$", "box:c_prev"), (r"$c_t$", "box:c"), c_col, highway,
+                r"cell state: the gradient highway, $\partial c_t/\partial c_{t-1}"
+                r" = \mathrm{diag}(f_t)$")
     _node(ax, 3.0, top, "mul")
     _node(ax, 4.8, top, "add")
     # inputs: h_{t-1} from the left, u_t from below, joined on one bus
@@ -348,15 +357,9 @@ def draw_gru_cell(ax, title=None, highway=True):
     highway = check_bool("highway", highway)
     h_col, u_col, gate_col = PALETTE[0], PALETTE[2], PALETTE[4]
     top, gates_y, bus, mix = 4.4, 2.3, 1.1, 3.35
-    _box(ax, 0.4, top, r"$h_{t-1}$", h_col, w=0.7, gid="box:h_prev")
-    _box(ax, 9.6, top, r"$h_t$", h_col, w=0.7, gid="box:h")
-    _line(ax, [0.75, 9.25], [top, top], color=HIGHWAY_COLOR if highway else "0.25",
-          lw=5 if highway else 1.2, gid="highway" if highway else "line", alpha=0.55 if highway else 1)
-    _arrow(ax, (9.0, top), (9.25, top), color=HIGHWAY_COLOR if highway else "0.25")
-    if highway:
-        ax.text(5.0, top + 0.42, r"the gradient highway: $\partial h_t/\partial h_{t-1} \ni "
-                r"\mathrm{diag}(z_t)$", ha="center", va="bottom", fontsize=8,
-                color=HIGHWAY_COLOR)
+    _state_path(ax, top, (r"$h_{t-1}$", "box:h_prev"), (r"$h_t$", "box:h"), h_col, highway,
+                r"the gradient highway: $\partial h_t/\partial h_{t-1} \ni "
+                r"\mathrm{diag}(z_t)$")
     _node(ax, 2.4, top, "mul")
     _node(ax, 7.4, top, "add")
     # h_{t-1} down to the bus, u_t up to it
