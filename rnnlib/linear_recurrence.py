@@ -40,7 +40,7 @@ from ._validation import (ArgumentTypeError, check_array, check_choice, check_fi
                           check_shape)
 from .activations import sigmoid
 from .affine import temporal_affine_backward, temporal_affine_forward
-from .losses import mean_squared_error
+from .models import LOSSES, data_loss
 
 SCAN_DTYPES = (np.float32, np.float64, np.complex64, np.complex128)
 METHODS = ("scan", "sequential")
@@ -614,21 +614,23 @@ def _check_params(params, names, kind):
         raise ValueError(f"params of a {kind} model lack {missing}")
 
 
-def _check_targets(inputs, targets, mask):
+def _check_targets(inputs, targets, mask, loss):
+    check_choice("loss", loss, LOSSES)
     N, T, _ = _check_input(inputs, "inputs")
-    check_array("targets", targets, ndim=3, dtype=inputs.dtype)
-    check_shape("targets", targets, (N, T, None))
+    if loss == "mse":
+        check_array("targets", targets, ndim=3, dtype=inputs.dtype)
+        check_shape("targets", targets, (N, T, None))
     return N, T
 
 
-def _check_model_io(params, first, inputs, targets=None):
+def _check_model_io(params, first, inputs, targets=None, loss="mse"):
     """``inputs`` (N, T, D) with the D of ``params[first]``, ``targets`` (N, T, K) with the
-    K of ``params["Wy"]``, each checked under its own name."""
+    K of ``params["Wy"]`` (mean squared error), each checked under its own name."""
     if isinstance(params, dict) and first in params and isinstance(params[first], np.ndarray):
         D = params[first].shape[0]
         check_array("inputs", inputs, ndim=3, shape=(None, None, D))
-    if targets is not None and isinstance(params, dict) and isinstance(params.get("Wy"),
-                                                                         np.ndarray):
+    if (targets is not None and loss == "mse" and isinstance(params, dict)
+            and isinstance(params.get("Wy"), np.ndarray)):
         check_array("targets", targets, ndim=3, shape=(None, None, params["Wy"].shape[1]))
 
 
@@ -646,12 +648,14 @@ def mingru_init(input_size, hidden_size, output_size, rng, chrono=None, dtype=np
     return params
 
 
-def mingru_loss_and_grads(params, inputs, targets, mask, method="sequential"):
-    r"""Loss, gradients and outputs of a minGRU model on a regression batch.
+def mingru_loss_and_grads(params, inputs, targets, mask, method="sequential", loss="mse"):
+    r"""Loss, gradients and outputs of a minGRU model on a batch.
 
     :math:`h = \text{minGRU}(u)` from :math:`h_0 = 0` (:func:`mingru_forward`),
     :math:`\hat y_t = h_t W_y + b_y` (:func:`rnnlib.affine.temporal_affine_forward`),
-    loss :func:`rnnlib.losses.mean_squared_error` over the steps selected by ``mask``.
+    loss :func:`rnnlib.losses.mean_squared_error` (regression) or
+    :func:`rnnlib.losses.temporal_softmax_loss` (classification, :math:`\hat y_t` the
+    class scores) over the steps selected by ``mask`` (:func:`rnnlib.models.data_loss`).
     The contract of :func:`rnnlib.train.train` for a function.
 
     Parameters
@@ -659,10 +663,12 @@ def mingru_loss_and_grads(params, inputs, targets, mask, method="sequential"):
     params : dict
         Keys ``MINGRU_MODEL_PARAMS`` (:func:`mingru_init`).
     inputs : ndarray, shape (N, T, D)
-    targets : ndarray, shape (N, T, K)
+    targets : ndarray, shape (N, T, K) for ``loss="mse"``; of int, shape (N, T) with
+        classes in [0, K) for ``loss="softmax"``
     mask : ndarray of bool, shape (N, T)
     method : {"sequential", "scan"}
         How the recurrences run (the loop is the faster one on a CPU at the book's sizes).
+    loss : {"mse", "softmax"}
 
     Returns
     -------
@@ -670,14 +676,14 @@ def mingru_loss_and_grads(params, inputs, targets, mask, method="sequential"):
     grads : dict, the keys of ``params``
     outputs : ndarray, shape (N, T, K)
     """
-    _check_targets(inputs, targets, mask)
-    _check_model_io(params, "Wz", inputs, targets)
+    _check_targets(inputs, targets, mask, loss)
+    _check_model_io(params, "Wz", inputs, targets, loss)
     out, (cache, rcache) = _mingru_model_forward(params, inputs, method)
-    loss, dout = mean_squared_error(out, targets, mask)
+    value, dout = data_loss(loss, out, targets, mask)
     dh, dWy, dby = temporal_affine_backward(dout, rcache)
     _, _, dWz, dWh, dbz, dbh = mingru_backward(dh, cache)
     grads = {"Wz": dWz, "Wh": dWh, "bz": dbz, "bh": dbh, "Wy": dWy, "by": dby}
-    return loss, grads, out
+    return value, grads, out
 
 
 def _mingru_model_forward(params, inputs, method):
@@ -720,24 +726,25 @@ def lru_init(input_size, hidden_size, output_size, rng, width=None, r_min=0.9, r
     return params
 
 
-def lru_loss_and_grads(params, inputs, targets, mask, method="sequential"):
-    r"""Loss, gradients and outputs of an LRU model on a regression batch.
+def lru_loss_and_grads(params, inputs, targets, mask, method="sequential", loss="mse"):
+    r"""Loss, gradients and outputs of an LRU model on a batch.
 
     :math:`e_t = \max(u_t W_e + b_e, 0)` (an element-wise nonlinearity before the
     linear recurrence: without it the model would be linear in its inputs),
     :math:`y = \text{LRU}(e)` from :math:`h_0 = 0` (:func:`lru_forward`),
-    :math:`\hat y_t = y_t W_y + b_y`, and the masked mean squared error. Arguments and
-    returns as in :func:`mingru_loss_and_grads`, with the keys ``LRU_MODEL_PARAMS``.
+    :math:`\hat y_t = y_t W_y + b_y`, and the masked mean squared error or softmax
+    cross-entropy. Arguments and returns as in :func:`mingru_loss_and_grads`, with the
+    keys ``LRU_MODEL_PARAMS``.
     """
-    _check_targets(inputs, targets, mask)
-    _check_model_io(params, "We", inputs, targets)
+    _check_targets(inputs, targets, mask, loss)
+    _check_model_io(params, "We", inputs, targets, loss)
     out, (pre, ecache, cache, rcache) = _lru_model_forward(params, inputs, method)
-    loss, dout = mean_squared_error(out, targets, mask)
+    value, dout = data_loss(loss, out, targets, mask)
     dy, dWy, dby = temporal_affine_backward(dout, rcache)
     de, _, *dlru = lru_backward(dy, cache)
     dWe, dbe = temporal_affine_backward(de * (pre > 0), ecache)[1:]
     grads = {"We": dWe, "be": dbe, **dict(zip(LRU_PARAMS, dlru)), "Wy": dWy, "by": dby}
-    return loss, grads, out
+    return value, grads, out
 
 
 def _lru_model_forward(params, inputs, method):
@@ -759,23 +766,39 @@ def lru_predict(params, inputs, method="sequential"):
     return _lru_model_forward(params, inputs, method)[0]
 
 
+def _task_loss(task):
+    from .tasks import Task
+    if not isinstance(task, Task):
+        raise ArgumentTypeError(f"task must be a rnnlib.tasks.Task; got {type(task).__name__}")
+    return "mse" if task.kind == "regression" else "softmax"
+
+
 class MinGRUModel:
     r"""A minGRU with a linear readout, in the model contract of :func:`rnnlib.train.train`.
 
     A thin holder of :func:`mingru_init`'s parameters whose ``loss_and_grads`` is
-    :func:`mingru_loss_and_grads` and whose ``predict`` (used by ``train`` for its
-    evaluations) is :func:`mingru_predict`, a forward pass only.
+    :func:`mingru_loss_and_grads` (with this model's ``method`` and ``loss``) and whose
+    ``predict`` (used by ``train`` for its evaluations) is :func:`mingru_predict`, a
+    forward pass only.
     """
 
     def __init__(self, input_size, hidden_size, output_size, rng, chrono=None,
-                 method="sequential", dtype=np.float64):
+                 method="sequential", dtype=np.float64, loss="mse"):
         self.method = check_choice("method", method, METHODS)
+        self.loss = check_choice("loss", loss, LOSSES)
         self.params = mingru_init(input_size, hidden_size, output_size, rng, chrono=chrono,
                                   dtype=dtype)
 
+    @classmethod
+    def for_task(cls, task, hidden_size, rng, **kwargs):
+        """A model sized for a :class:`rnnlib.tasks.Task`, with the matching loss."""
+        loss = _task_loss(task)
+        return cls(task.input_size, hidden_size, task.output_size, rng, loss=loss, **kwargs)
+
     def loss_and_grads(self, params, inputs, targets, mask):
-        """:func:`mingru_loss_and_grads` with this model's ``method``."""
-        return mingru_loss_and_grads(params, inputs, targets, mask, method=self.method)
+        """:func:`mingru_loss_and_grads` with this model's ``method`` and ``loss``."""
+        return mingru_loss_and_grads(params, inputs, targets, mask, method=self.method,
+                                     loss=self.loss)
 
     def predict(self, inputs, params=None):
         """Outputs (N, T, K) for ``inputs`` (N, T, D), with ``params`` or the model's."""
@@ -787,13 +810,21 @@ class LRUModel:
     the model contract of :func:`rnnlib.train.train`; parameters from :func:`lru_init`."""
 
     def __init__(self, input_size, hidden_size, output_size, rng, method="sequential",
-                 dtype=np.float64, **init):
+                 dtype=np.float64, loss="mse", **init):
         self.method = check_choice("method", method, METHODS)
+        self.loss = check_choice("loss", loss, LOSSES)
         self.params = lru_init(input_size, hidden_size, output_size, rng, dtype=dtype, **init)
 
+    @classmethod
+    def for_task(cls, task, hidden_size, rng, **kwargs):
+        """A model sized for a :class:`rnnlib.tasks.Task`, with the matching loss."""
+        loss = _task_loss(task)
+        return cls(task.input_size, hidden_size, task.output_size, rng, loss=loss, **kwargs)
+
     def loss_and_grads(self, params, inputs, targets, mask):
-        """:func:`lru_loss_and_grads` with this model's ``method``."""
-        return lru_loss_and_grads(params, inputs, targets, mask, method=self.method)
+        """:func:`lru_loss_and_grads` with this model's ``method`` and ``loss``."""
+        return lru_loss_and_grads(params, inputs, targets, mask, method=self.method,
+                                  loss=self.loss)
 
     def predict(self, inputs, params=None):
         """Outputs (N, T, K) for ``inputs`` (N, T, D), with ``params`` or the model's."""

@@ -340,3 +340,52 @@ def test_bad_input_is_refused_with_the_argument_name():
         lr.lru_loss_and_grads([1], xs, ys, ms)
     with pytest.raises(ValueError, match="targets must have shape"):
         lr.lru_loss_and_grads(lr.lru_init(2, 3, 1, rng), xs, ys[:1], ms)
+
+
+@pytest.mark.parametrize("kind", ["mingru", "lru"])
+def test_softmax_model_gradients_match_finite_differences(kind):
+    # Classification (the copy task): softmax cross-entropy on the recall steps.
+    rng = np.random.default_rng(16)
+    task = get_task("copy")
+    x, y, m = task.sample(22, 3, rng)
+    if kind == "mingru":
+        params, fn = lr.mingru_init(7, 4, 5, rng, chrono=10.0), lr.mingru_loss_and_grads
+    else:
+        params, fn = lr.lru_init(7, 3, 5, rng, width=4, max_phase=np.pi), lr.lru_loss_and_grads
+        params["be"] += 0.3          # keep the ReLU pre-activations away from 0
+    loss, grads, out = fn(params, x, y, m, loss="softmax")
+    assert set(grads) == set(params) and out.shape == (3, 22, 5)
+    # The loss is the cross-entropy of the scores, summed over the 10 recall steps.
+    logp = out - np.log(np.exp(out).sum(axis=-1, keepdims=True))
+    expected = -np.take_along_axis(logp, y[..., None], axis=-1)[..., 0][m].sum() / 3
+    assert abs(loss - expected) < 1e-12
+    for name, value in params.items():
+        def f(z, name=name):
+            saved = params[name]
+            params[name] = z
+            try:
+                return np.array(fn(params, x, y, m, loss="softmax")[0])
+            finally:
+                params[name] = saved
+        num = numerical_gradient_array(f, value.copy(), np.array(1.0))
+        assert rel_error(grads[name], num) < 1e-6, name
+
+
+@pytest.mark.parametrize("cls", [lr.MinGRUModel, lr.LRUModel])
+def test_for_task_picks_the_loss_of_the_task(cls):
+    rng = np.random.default_rng(17)
+    copy, adding = get_task("copy"), get_task("adding")
+    model = cls.for_task(copy, 4, rng)
+    assert model.loss == "softmax" and model.params["Wy"].shape[1] == copy.output_size
+    x, y, m = copy.sample(25, 2, rng)
+    value, grads, out = model.loss_and_grads(model.params, x, y, m)
+    assert out.shape == (2, 25, 5) and np.array_equal(model.predict(x), out)
+    # Untrained scores are near uniform: about 10 log 5 summed over the recall steps.
+    assert abs(value - 10 * np.log(5)) < 2.0
+    assert cls.for_task(adding, 4, rng).loss == "mse"
+    with pytest.raises(ArgumentTypeError, match="task must be"):
+        cls.for_task("copy", 4, rng)
+    with pytest.raises(ValueError, match="loss"):
+        cls(2, 3, 1, rng, loss="hinge")
+    with pytest.raises(ValueError, match="targets"):
+        model.loss_and_grads(model.params, x, y.astype(float), m)
