@@ -1,0 +1,393 @@
+r"""Several independent vanilla RNNs as one computation: a leading *model axis*.
+
+The book's experiments train the same small network (H = 32) with many seeds. At that
+size a time step of :func:`rnnlib.rnn.rnn_forward` is a product of a (N, 32) by a
+(32, 32) matrix and a few element-wise passes over N x 32 numbers: the time goes to the
+cost of each NumPy call, not to arithmetic. Stacking S models along a first axis,
+
+.. math::
+
+    a^{(s)}_t = h^{(s)}_{t-1} W^{(s)}_{hh} + u^{(s)}_t W^{(s)}_{uh} + b^{(s)}_h,
+    \qquad h^{(s)}_t = \sigma_h(a^{(s)}_t), \qquad s = 1, \dots, S,
+
+makes each call serve S models: ``np.matmul`` of a (S, N, H) by a (S, H, H) array is S
+independent products in one call. Every model keeps its own weights, data and random
+generator; the numbers of model s are those of a run of model s alone (up to the
+rounding of a sum taken in another order), which ``tests/test_batched.py`` checks.
+
+- :func:`rnn_forward_stack`, :func:`rnn_backward_stack`: the sequence functions of
+  :mod:`rnnlib.rnn` with the model axis in front.
+- :func:`train_seeds`: :func:`rnnlib.train.train` of a vanilla-RNN
+  :class:`~rnnlib.models.SequenceModel` on a task, for several seeds at once; each seed
+  draws its initial weights and batches from its own ``np.random.default_rng(seed)``
+  exactly as a single run does, and a seed that succeeds or diverges leaves the stack.
+- :func:`run_config_seeds`: :func:`rnnlib.experiments.run_config` for several seeds.
+
+Measured against one run at a time in ``benchmarks/batched_seeds.py``.
+"""
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validation import (ArgumentTypeError, check_array, check_bool, check_cache,
+                          check_choice, check_int, check_number, check_optional_number)
+from .activations import get_activation, log_softmax
+
+
+class RNNStackCache(NamedTuple):
+    """What :func:`rnn_forward_stack` keeps for :func:`rnn_backward_stack`."""
+
+    xs: np.ndarray         #: (S, T, N, D), the inputs, time-major per model
+    hs: np.ndarray         #: (S, T+1, N, H), h_0 .. h_T of every model
+    Wx: np.ndarray         #: (S, D, H)
+    Wh: np.ndarray         #: (S, H, H)
+    activation: str        #: "tanh" or "relu"
+
+
+def _check_stack_args(x, h0, Wx, Wh, b):
+    check_array("x", x, ndim=4)
+    S, N, T, D = x.shape
+    if 0 in x.shape[:3]:
+        raise ValueError(f"x must hold at least one model, sequence and step; got shape "
+                         f"{x.shape}")
+    check_array("Wh", Wh, ndim=3, shape=(S, None, None), dtype=x.dtype)
+    H = Wh.shape[1]
+    if H == 0 or Wh.shape[2] != H:
+        raise ValueError(f"Wh must have shape (S, H, H) with S={S} and H >= 1; got {Wh.shape}")
+    check_array("Wx", Wx, shape=(S, D, H), dtype=x.dtype)
+    check_array("b", b, shape=(S, H), dtype=x.dtype)
+    check_array("h0", h0, shape=(S, N, H), dtype=x.dtype)
+    return S, N, T, D, H
+
+
+def rnn_forward_stack(x, h0, Wx, Wh, b, activation="tanh"):
+    r""":func:`rnnlib.rnn.rnn_forward` of S models at once.
+
+    Parameters
+    ----------
+    x : ndarray, shape (S, N, T, D)
+        The input sequences of each model.
+    h0 : ndarray, shape (S, N, H)
+    Wx : ndarray, shape (S, D, H)
+    Wh : ndarray, shape (S, H, H)
+    b : ndarray, shape (S, H)
+    activation : {"tanh", "relu"}
+
+    Returns
+    -------
+    h : ndarray, shape (S, N, T, H)
+        ``h[s]`` is ``rnn_forward(x[s], h0[s], Wx[s], Wh[s], b[s])[0]``.
+    cache : RNNStackCache
+    """
+    f, _ = get_activation(activation)
+    S, N, T, D, H = _check_stack_args(x, h0, Wx, Wh, b)
+    xs = np.ascontiguousarray(x.transpose(0, 2, 1, 3))        # (S, T, N, D)
+    a = np.matmul(xs.reshape(S, T * N, D), Wx).reshape(S, T, N, H)
+    a += b[:, None, None, :]
+    hs = np.empty((S, T + 1, N, H), dtype=x.dtype)
+    hs[:, 0] = h0
+    rec = np.empty((S, N, H), dtype=x.dtype)
+    for t in range(T):
+        np.matmul(hs[:, t], Wh, out=rec)                       # S products in one call
+        at = a[:, t]
+        at += rec
+        f(at, out=hs[:, t + 1])
+    h = hs[:, 1:].transpose(0, 2, 1, 3).copy()
+    return h, RNNStackCache(xs, hs, Wx, Wh, activation)
+
+
+def rnn_backward_stack(dh, cache):
+    r""":func:`rnnlib.rnn.rnn_backward` of S models at once.
+
+    Parameters
+    ----------
+    dh : ndarray, shape (S, N, T, H)
+    cache : RNNStackCache
+        From :func:`rnn_forward_stack`.
+
+    Returns
+    -------
+    dx : ndarray, shape (S, N, T, D)
+    dh0 : ndarray, shape (S, N, H)
+    dWx : ndarray, shape (S, D, H)
+    dWh : ndarray, shape (S, H, H)
+    db : ndarray, shape (S, H)
+    """
+    xs, hs, Wx, Wh, activation = check_cache(cache, RNNStackCache, "rnn_forward_stack")
+    S, T, N, D = xs.shape
+    H = Wh.shape[1]
+    check_array("dh", dh, shape=(S, N, T, H), dtype=xs.dtype)
+    _, df = get_activation(activation)
+    delta = df(hs[:, 1:])                                      # (S, T, N, H)
+    dhs = dh.transpose(0, 2, 1, 3)
+    dprev = np.zeros((S, N, H), dtype=xs.dtype)
+    total = np.empty((S, N, H), dtype=xs.dtype)
+    WhT = np.ascontiguousarray(Wh.transpose(0, 2, 1))
+    for t in range(T - 1, -1, -1):
+        np.add(dhs[:, t], dprev, out=total)
+        dt = delta[:, t]
+        dt *= total
+        np.matmul(dt, WhT, out=dprev)
+    delta2 = delta.reshape(S, T * N, H)
+    dWx = np.matmul(xs.reshape(S, T * N, D).transpose(0, 2, 1), delta2)
+    dWh = np.matmul(hs[:, :-1].reshape(S, T * N, H).transpose(0, 2, 1), delta2)
+    dx = np.matmul(delta2, Wx.transpose(0, 2, 1)).reshape(S, T, N, D).transpose(0, 2, 1, 3)
+    return dx, dprev, dWx, dWh, delta2.sum(axis=1)
+
+
+# --------------------------------------------------------------------------------------
+# Training several seeds as one stack
+
+def _readout_forward(h, Wy, by):
+    S, N, T, H = h.shape
+    out = np.matmul(h.reshape(S, N * T, H), Wy).reshape(S, N, T, -1)
+    out += by[:, None, None, :]
+    return out
+
+
+def _stack_loss(kind, out, targets, mask):
+    """Per-model loss (S,) and gradient of the readout, the formulas of
+    :func:`rnnlib.losses.temporal_softmax_loss` ("softmax") and
+    :func:`rnnlib.losses.mean_squared_error` ("mse") applied to each model."""
+    S, N, T, K = out.shape
+    if kind == "mse":
+        diff = np.where(mask[..., None], out - targets, 0)
+        count = mask.sum(axis=(1, 2)) * K
+        loss = np.sum(diff * diff, axis=(1, 2, 3)) / count
+        return loss, (2.0 / count)[:, None, None, None] * diff
+    logp = log_softmax(out)
+    yf = np.where(mask, targets, 0)[..., None]
+    picked = np.take_along_axis(logp, yf, axis=-1)[..., 0]
+    loss = -np.where(mask, picked, 0).sum(axis=(1, 2)) / N
+    dout = np.exp(logp)
+    np.put_along_axis(dout, yf, np.take_along_axis(dout, yf, axis=-1) - 1, axis=-1)
+    dout *= mask[..., None] / N
+    return loss, dout
+
+
+def _loss_and_grads(params, kind, activation, x, targets, mask):
+    S, N, T, D = x.shape
+    H = params["Wh"].shape[1]
+    h, cache = rnn_forward_stack(x, np.zeros((S, N, H), x.dtype), params["Wx"], params["Wh"],
+                                 params["b"], activation)
+    out = _readout_forward(h, params["Wy"], params["by"])
+    finite = np.isfinite(out).all(axis=(1, 2, 3))
+    if not finite.all():                       # diverged models: no loss, no gradient
+        return None, None, out, finite
+    loss, dout = _stack_loss(kind, out, targets, mask)
+    K = out.shape[-1]
+    d2 = dout.reshape(S, N * T, K)
+    dh = np.matmul(d2, params["Wy"].transpose(0, 2, 1)).reshape(S, N, T, H)
+    dWy = np.matmul(h.reshape(S, N * T, H).transpose(0, 2, 1), d2)
+    _, _, dWx, dWh, db = rnn_backward_stack(dh, cache)
+    grads = {"Wx": dWx, "Wh": dWh, "b": db, "Wy": dWy, "by": d2.sum(axis=1)}
+    return loss, grads, out, finite
+
+
+def _global_norms(grads):
+    """The global norm of each model's gradients, summed as
+    :func:`rnnlib.optim.global_norm` sums them (so that clipping scales by the same
+    number, to the last bit)."""
+    S = len(next(iter(grads.values())))
+    return np.array([np.sqrt(sum(float(np.sum(g[s].astype(np.float64) ** 2))
+                                 for g in grads.values())) for s in range(S)])
+
+
+def _keep(stack, keep):
+    for k in stack:
+        stack[k] = stack[k][keep]
+
+
+def _keep_optimizer(optimizer, keep):
+    for slot in optimizer._slots:              # the per-key state (moments, velocities)
+        store = getattr(optimizer, slot)
+        for k in store:
+            store[k] = store[k][keep]
+
+
+def _sample(task, T, batch, rngs):
+    parts = [task.sample(T, batch, rng) for rng in rngs]
+    return tuple(np.stack(p) for p in zip(*parts))
+
+
+def train_seeds(task, seeds, steps, *, T, hidden_size, activation="tanh", init=None,
+                optimizer="adam", lr=1e-3, momentum=0.0, batch_size=20, clip_norm=None,
+                eval_every=None, eval_size=500, stop_on_success=False):
+    r"""Train one vanilla-RNN :class:`~rnnlib.models.SequenceModel` per seed, all seeds as
+    one stack.
+
+    For each seed s the run is that of
+
+    ``rng = np.random.default_rng(s)``;
+    ``model = SequenceModel.for_task(task, hidden_size, rng, activation=..., init=...)``;
+    ``train(model, None, Adam(lr) or SGD(lr, momentum), task, steps, T=T, rng=rng, ...)``
+
+    (the path of :func:`rnnlib.experiments.run_config`): the same initial weights, the
+    same batches and test batches from the seed's generator, the same updates. A seed
+    stops at its first successful evaluation (with ``stop_on_success``) or when its
+    outputs, loss or gradient norm become non-finite (diverged; its parameters are those
+    before that step), and leaves the stack; the others go on.
+
+    Parameters
+    ----------
+    task : rnnlib.tasks.Task
+    seeds : sequence of int
+        Distinct non-negative seeds.
+    steps : int
+    T, hidden_size : int
+    activation : {"tanh", "relu"}
+    init : dict, optional
+        Keyword arguments of :func:`rnnlib.init.rnn_params`.
+    optimizer : {"adam", "sgd"}
+    lr, momentum : float
+    batch_size : int
+    clip_norm : float, optional
+        Clip each model's gradient by its own global norm.
+    eval_every : int, optional
+    eval_size : int
+    stop_on_success : bool
+
+    Returns
+    -------
+    list of dict, one per seed in the order given: ``params`` (the model's parameters,
+    the keys of :attr:`SequenceModel.params`), ``history`` (:class:`rnnlib.train.History`;
+    ``time`` is the time of the whole stack), ``diverged`` (bool).
+    """
+    from .models import SequenceModel
+    from .optim import SGD, Adam
+    from .tasks import Task
+    from .train import History
+    if not isinstance(task, Task):
+        raise ArgumentTypeError(f"task must be a rnnlib.tasks.Task; got {type(task).__name__}")
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__len__"):
+        raise ArgumentTypeError(f"seeds must be a sequence of int; got {type(seeds).__name__}")
+    seeds = [check_int(f"seeds[{i}]", s, low=0) for i, s in enumerate(seeds)]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be a non-empty sequence of distinct seeds; got {seeds}")
+    steps = check_int("steps", steps)
+    T = check_int("T", T, low=task.min_length)
+    hidden_size = check_int("hidden_size", hidden_size)
+    batch_size, eval_size = check_int("batch_size", batch_size), check_int("eval_size", eval_size)
+    optimizer = check_choice("optimizer", optimizer, ("adam", "sgd"))
+    clip_norm = check_optional_number("clip_norm", clip_norm, low=0, low_open=True)
+    momentum = check_number("momentum", momentum, low=0, high=1, high_open=True)
+    stop_on_success = check_bool("stop_on_success", stop_on_success)
+    if eval_every is not None:
+        eval_every = check_int("eval_every", eval_every)
+    if stop_on_success and eval_every is None:
+        raise ValueError("stop_on_success needs eval_every")
+    kind = "mse" if task.kind == "regression" else "softmax"
+
+    rngs = [np.random.default_rng(s) for s in seeds]
+    models = [SequenceModel.for_task(task, hidden_size, rng, activation=activation, init=init)
+              for rng in rngs]
+    params = {k: np.stack([m.params[k] for m in models]) for k in models[0].params}
+    opt = Adam(lr) if optimizer == "adam" else SGD(lr, momentum=momentum)
+    histories = [History() for _ in seeds]
+    results = [{"params": None, "history": h, "diverged": False} for h in histories]
+    active = list(range(len(seeds)))            # positions in ``seeds`` of the stack's rows
+    start = time.perf_counter()
+
+    def leave(keep):
+        nonlocal active
+        for row, pos in enumerate(active):
+            if not keep[row]:
+                results[pos]["params"] = {k: v[row].copy() for k, v in params.items()}
+        active = [pos for row, pos in enumerate(active) if keep[row]]
+        _keep(params, keep)
+        _keep_optimizer(opt, keep)
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step in range(1, steps + 1):
+            x, y, m = _sample(task, T, batch_size, [rngs[p] for p in active])
+            loss, grads, _, finite = _loss_and_grads(params, kind, activation, x, y, m)
+            if loss is None:                    # some outputs non-finite: drop, redo
+                for row, pos in enumerate(active):
+                    results[pos]["diverged"] = not finite[row]
+                keep = finite
+                leave(keep)
+                if not active:
+                    break
+                x, y, m = x[keep], y[keep], m[keep]
+                loss, grads, _, _ = _loss_and_grads(params, kind, activation, x, y, m)
+            norms = _global_norms(grads)
+            bad = ~(np.isfinite(loss) & np.isfinite(norms))
+            if bad.any():
+                for row, pos in enumerate(active):
+                    results[pos]["diverged"] = bool(bad[row])
+                keep = ~bad
+                _keep(grads, keep)
+                loss, norms = loss[keep], norms[keep]
+                leave(keep)
+                if not active:
+                    break
+            clipped = np.zeros(len(active), dtype=bool)
+            if clip_norm is not None:
+                clipped = norms > clip_norm
+                scale = np.where(clipped, clip_norm / np.where(clipped, norms, 1), 1)
+                for g in grads.values():
+                    g *= scale.reshape((-1,) + (1,) * (g.ndim - 1)).astype(g.dtype)
+            opt.step(params, grads)
+            now = time.perf_counter() - start
+            for row, pos in enumerate(active):
+                hist = histories[pos]
+                hist.loss.append(float(loss[row]))
+                hist.omega.append(float("nan"))
+                hist.grad_norm.append(float(norms[row]))
+                hist.clipped.append(bool(clipped[row]))
+                hist.time.append(now)
+            if eval_every is not None and (step % eval_every == 0 or step == steps):
+                xe, ye, me = _sample(task, T, eval_size, [rngs[p] for p in active])
+                H = params["Wh"].shape[1]
+                h, _ = rnn_forward_stack(xe, np.zeros((len(active), eval_size, H), xe.dtype),
+                                         params["Wx"], params["Wh"], params["b"], activation)
+                out = _readout_forward(h, params["Wy"], params["by"])
+                done = np.zeros(len(active), dtype=bool)
+                for row, pos in enumerate(active):
+                    hist = histories[pos]
+                    hist.eval_step.append(step)
+                    hist.eval_error.append(task.error_rate(out[row], ye[row], me[row]))
+                    hist.eval_success.append(bool(task.success(out[row], ye[row], me[row])))
+                    done[row] = stop_on_success and hist.eval_success[-1]
+                if done.any():
+                    leave(~done)
+                    if not active:
+                        break
+    for row, pos in enumerate(active):
+        results[pos]["params"] = {k: v[row].copy() for k, v in params.items()}
+    return results
+
+
+def run_config_seeds(experiment, config, seeds, steps, T=None):
+    """:func:`rnnlib.experiments.run_config` for several seeds as one stack
+    (:func:`train_seeds`); a vanilla-RNN configuration without Omega or value clipping.
+
+    Returns a list of dicts, one per seed, with the keys of ``run_config``'s result:
+    ``solved_at``, ``diverged``, ``error``, ``loss``, ``seconds`` (the wall time of the
+    whole stack divided by the number of seeds) and ``history``.
+    """
+    from .experiments import Config, Experiment
+    if not isinstance(experiment, Experiment):
+        raise ArgumentTypeError(f"experiment must be an Experiment; got "
+                                f"{type(experiment).__name__}")
+    if not isinstance(config, Config):
+        raise ArgumentTypeError(f"config must be a Config; got {type(config).__name__}")
+    if config.cell != "rnn" or config.omega_weight or config.clip_value is not None:
+        raise ValueError("run_config_seeds runs vanilla-RNN configurations without Omega "
+                         "or value clipping; use run_config for this one")
+    from .tasks import get_task
+    task = get_task(experiment.task)
+    T = experiment.T if T is None else check_int("T", T, low=task.min_length)
+    steps = check_int("steps", steps)
+    start = time.perf_counter()
+    runs = train_seeds(task, seeds, steps, T=T, hidden_size=experiment.hidden_size,
+                       activation=config.activation, init=config.init,
+                       optimizer=config.optimizer, lr=config.lr, momentum=config.momentum,
+                       batch_size=experiment.batch_size, clip_norm=config.clip_norm,
+                       eval_every=min(experiment.eval_every, steps), stop_on_success=True)
+    seconds = (time.perf_counter() - start) / len(runs)
+    return [{"solved_at": r["history"].solved_at, "diverged": r["diverged"],
+             "error": r["history"].eval_error[-1] if r["history"].eval_error else float("nan"),
+             "loss": r["history"].loss[-1] if r["history"].loss else float("nan"),
+             "seconds": seconds, "history": r["history"]} for r in runs]
