@@ -73,11 +73,8 @@ def layout(evaluate):
 def test_equations_and_code_stay_in_the_column(page_name, width, layout):
     data, _ = layout(page_name, width)
     assert data["overflowing"] == [], f"at {width}px:\n" + "\n".join(data["overflowing"])
-    # Known open defect (issue 13, section 7): at phone width the API page's autodoc
-    # signatures widen the page by about 500 px; every other page and width is held to
-    # 1 px. The closing note of stop 11 lists it; remove this exception when it is fixed.
-    limit = 600 if (page_name, width) == ("book/api.html", 480) else 1
-    assert data["pageOverflow"] <= limit, (
+    # Every page, the API page's autodoc signatures included (they wrap: rnn-primer.css).
+    assert data["pageOverflow"] <= 1, (
         f"at {width}px the page scrolls sideways by {data['pageOverflow']}px")
 
 
