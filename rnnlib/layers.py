@@ -521,9 +521,18 @@ def recurrent_layer_classes():
     return classes
 
 
-class _Container(Layer):
-    """A layer made of layers: ``params`` and ``grads`` are views over the children's own
-    arrays under prefixed names, so in-place updates reach the children."""
+class ParameterViews:
+    """The parameters of a model made of layers, as views under prefixed names.
+
+    A mixin: a class that lists its layers by ``_children()``, a list of ``(prefix,
+    layer)`` pairs, gets ``params`` and ``grads``, dicts whose entry
+    ``"<prefix>.<name>"`` is the layer's own array ``layer.params[name]`` (or
+    ``layer.grads[name]``), not a copy. An optimizer's in-place update of ``params``
+    therefore trains the layers, and the keys say which layer an array belongs to.
+    :class:`Sequential` (prefixes ``"0"``, ``"1"``, ...), :class:`Bidirectional`
+    (``"forward"``, ``"backward"``) and :class:`rnnlib.seq2seq.Seq2Seq`
+    (``"encoder.rnn"``, ...) use it.
+    """
 
     def _children(self):
         """List of (prefix, layer)."""
@@ -535,11 +544,18 @@ class _Container(Layer):
 
     @property
     def params(self):
+        """dict of ndarray: every parameter of the layers, by prefixed name."""
         return self._views("params")
 
     @property
     def grads(self):
+        """dict of ndarray: the layers' gradients of the last backward pass, by prefixed
+        name."""
         return self._views("grads")
+
+
+class _Container(ParameterViews, Layer):
+    """A layer made of layers (its parameters by :class:`ParameterViews`)."""
 
 
 class Bidirectional(_Container):

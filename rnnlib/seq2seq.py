@@ -40,7 +40,7 @@ import numpy as np
 from ._validation import (ArgumentTypeError, check_array, check_bool, check_choice,
                           check_float_dtype, check_generator, check_indices, check_int,
                           check_mask, check_number)
-from .layers import Dense, Embedding, mask_lengths, recurrent_layer_classes
+from .layers import Dense, Embedding, ParameterViews, mask_lengths, recurrent_layer_classes
 from .losses import temporal_softmax_loss
 
 __all__ = ["pad_sequences", "unpad", "length_buckets", "padding_fraction", "shift_right",
@@ -387,7 +387,7 @@ def classifier_objective(model):
     return loss_and_grads
 
 
-class Seq2Seq:
+class Seq2Seq(ParameterViews):
     r"""An encoder-decoder on the layers of :mod:`rnnlib.layers` :cite:`sutskever2014`.
 
     Parameters
@@ -453,19 +453,8 @@ class Seq2Seq:
                              "numpy.random.Generator for its coin flips")
         self.rng = rng
 
-    def _views(self, attr):
-        return {f"{prefix}.{k}": v for prefix, layer in self.layers.items()
-                for k, v in getattr(layer, attr).items()}
-
-    @property
-    def params(self):
-        """dict of ndarray: every parameter, by prefixed name."""
-        return self._views("params")
-
-    @property
-    def grads(self):
-        """dict of ndarray: the gradients of the last :meth:`backward`."""
-        return self._views("grads")
+    def _children(self):
+        return list(self.layers.items())
 
     def count_params(self):
         """Total number of scalar parameters."""

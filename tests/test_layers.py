@@ -6,8 +6,8 @@ import pytest
 
 import rnnlib
 from rnnlib.gradcheck import numerical_gradient, rel_error
-from rnnlib.layers import (GRU, LSTM, Bidirectional, Dense, Embedding, Sequential, SimpleRNN,
-                           mask_lengths, reverse_sequences)
+from rnnlib.layers import (GRU, LSTM, Bidirectional, Dense, Embedding, ParameterViews,
+                           Sequential, SimpleRNN, mask_lengths, reverse_sequences)
 
 GRAD_TOL = 1e-7
 LENGTHS = np.array([4, 2, 1, 4])
@@ -228,6 +228,28 @@ def test_single_layer_summary(capsys):
     GRU(4, return_sequences=True, seed=0).build((None, 7, 3)).summary()
     out = capsys.readouterr().out
     assert "(None, 7, 4)" in out and "Total params: 100" in out
+
+
+def test_parameter_views_are_the_childrens_own_arrays_under_prefixed_names():
+    class Pair(ParameterViews):
+        def __init__(self):
+            self.a = Dense(3, seed=0).build((None, 2))
+            self.b = Dense(2, seed=1).build((None, 3))
+
+        def _children(self):
+            return [("first", self.a), ("second", self.b)]
+
+    pair = Pair()
+    assert list(pair.params) == ["first.W", "first.b", "second.W", "second.b"]
+    assert pair.params["second.W"] is pair.b.params["W"]
+    pair.b.forward(np.ones((4, 3)))
+    pair.b.backward(np.ones((4, 2)))
+    assert pair.grads["second.W"] is pair.b.grads["W"]
+    np.testing.assert_array_equal(pair.grads["second.W"], np.full((3, 2), 4.0))
+    pair.params["first.b"] += 1.5                       # in place reaches the layer
+    np.testing.assert_array_equal(pair.a.params["b"], np.full(3, 1.5))
+    with pytest.raises(NotImplementedError):
+        ParameterViews().params
 
 
 def test_optimizer_trains_a_whole_model_through_the_views(rng):

@@ -30,6 +30,17 @@ def model(cell="lstm", seed=0, **kw):
     return m
 
 
+def test_params_and_grads_are_views_over_the_layers_arrays():
+    m = s2s.Seq2Seq(V, V, 3, 4, seed=0)
+    prefixes = [k.rsplit(".", 1)[0] for k in m.params]
+    assert list(dict.fromkeys(prefixes)) == list(m.layers) == [
+        "encoder.embedding", "encoder.rnn", "decoder.embedding", "decoder.rnn", "decoder.dense"]
+    for name, layer in m.layers.items():
+        for k, v in layer.params.items():
+            assert m.params[f"{name}.{k}"] is v and m.grads[f"{name}.{k}"] is layer.grads[k]
+    assert m.count_params() == sum(layer.count_params() for layer in m.layers.values())
+
+
 # -- padding helpers ----------------------------------------------------------------------
 
 def test_pad_sequences_round_trip_and_mask():
