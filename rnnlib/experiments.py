@@ -38,7 +38,7 @@ import socket
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
 import numpy as np
@@ -50,7 +50,7 @@ from .cli import Parser, int_list, non_negative_int, output_file_problem, positi
 from .models import SequenceModel
 from .optim import SGD, Adam
 from .stats import wilson_interval
-from .tasks import get_task
+from .tasks import REGRESSION_TOLERANCE, SUCCESS_ERROR_RATE, Task, get_task
 from .train import NonFiniteError, ProgressBar, progress_enabled, train
 
 
@@ -91,7 +91,11 @@ class Config:
 
 @dataclass(frozen=True)
 class Experiment:
-    """A comparison of configurations on one task (see the module docstring)."""
+    """A comparison of configurations on one task (see the module docstring).
+
+    ``tolerance`` is the squared error above which a regression sequence is wrong in the
+    success test (:meth:`rnnlib.tasks.Task.errors`): 0.04 by default (:cite:`pascanu2013`),
+    ``0.04**2`` for the absolute-error rule of :cite:`hochreiter1997`."""
 
     description: str
     task: str
@@ -100,6 +104,7 @@ class Experiment:
     configs: dict
     batch_size: int = 20
     eval_every: int = 100
+    tolerance: float = REGRESSION_TOLERANCE
 
     def __post_init__(self):
         if not isinstance(self.description, str):
@@ -110,12 +115,39 @@ class Experiment:
         check_int("hidden_size", self.hidden_size)
         check_int("batch_size", self.batch_size)
         check_int("eval_every", self.eval_every)
+        check_number("tolerance", self.tolerance, low=0, low_open=True)
         if not isinstance(self.configs, dict) or not self.configs:
             raise ValueError("configs must be a non-empty dict of Config by name")
         for label, config in self.configs.items():
             if not isinstance(config, Config):
                 raise ArgumentTypeError(f"configs[{label!r}] must be a Config; got "
                                         f"{type(config).__name__}")
+
+
+@dataclass(frozen=True)
+class _ScoredTask(Task):
+    """A task whose error rate and success test use the tolerance of an Experiment
+    (what :func:`rnnlib.train.train` calls when it evaluates)."""
+
+    tolerance: float = REGRESSION_TOLERANCE
+
+    def error_rate(self, predictions, targets, mask, tolerance=None):
+        return super().error_rate(predictions, targets, mask,
+                                  self.tolerance if tolerance is None else tolerance)
+
+    def success(self, predictions, targets, mask, threshold=SUCCESS_ERROR_RATE,
+                tolerance=None):
+        return super().success(predictions, targets, mask, threshold,
+                               self.tolerance if tolerance is None else tolerance)
+
+
+def _scored_task(experiment):
+    """The experiment's task, scored with its tolerance."""
+    task = get_task(experiment.task)
+    if experiment.tolerance == REGRESSION_TOLERANCE:
+        return task
+    return _ScoredTask(**{f.name: getattr(task, f.name) for f in fields(task)},
+                       tolerance=experiment.tolerance)
 
 
 #: The "smart_tanh" initialisation of :cite:`pascanu2013`: sparse recurrent weights at
@@ -165,6 +197,21 @@ EXPERIMENTS = {
                                           optimizer="adam", lr=3e-3, clip_norm=1.0),
             "GRU": Config(cell="gru", optimizer="adam", lr=3e-3, clip_norm=1.0),
         }),
+    "hochreiter": Experiment(
+        "The adding problem at T = 100 with the absolute-error rule of Hochreiter & "
+        "Schmidhuber 1997 (|error| < 0.04, chapter 'LSTM and GRU'): the LSTM with the "
+        "settings that solve it against the tanh RNN, the IRNN and the GRU; 32 units, "
+        "batches of 64, Adam with clipping by norm at 1.",
+        task="adding", T=100, hidden_size=32, batch_size=64, tolerance=0.04 ** 2,
+        configs={
+            "LSTM": Config(cell="lstm", init={"forget_bias": 5.0, "input_std": 0.01},
+                           optimizer="adam", lr=3e-3, clip_norm=1.0),
+            "tanh RNN, orthogonal": Config(init={"scheme": "orthogonal"}, optimizer="adam",
+                                           lr=3e-3, clip_norm=1.0),
+            "IRNN": Config(activation="relu", init={"scheme": "identity", "input_std": 0.001},
+                           optimizer="adam", lr=1e-3, clip_norm=1.0),
+            "GRU": Config(cell="gru", optimizer="adam", lr=3e-3, clip_norm=1.0),
+        }),
 }
 
 #: The fields that identify a run in a results file: a run with the same key is skipped.
@@ -201,7 +248,7 @@ def run_config(experiment, config, seed, steps, T=None, progress=None):
                                 f"{type(experiment).__name__}")
     if not isinstance(config, Config):
         raise ArgumentTypeError(f"config must be a Config; got {type(config).__name__}")
-    task = get_task(experiment.task)
+    task = _scored_task(experiment)
     T = experiment.T if T is None else check_int("T", T, low=task.min_length)
     seed, steps = check_int("seed", seed, low=0), check_int("steps", steps)
     if progress is not None:

@@ -31,6 +31,24 @@ def test_reservoir_states_with_leak_one_is_the_tanh_rnn():
                                atol=1e-13)
 
 
+def test_sparse_reservoir_states_match_the_dense_tanh_rnn():
+    # sparsity 0.99: W_hh is multiplied by its columns of nonzeros, not as a dense matrix
+    rng = np.random.default_rng(4)
+    W_uh, W_hh, b = small_reservoir(D=1, H=400, sparsity=0.99)
+    assert (W_hh != 0).sum(axis=0).max() <= 40              # so the sparse path is taken
+    u = rng.standard_normal((2, 60, 1))
+    h0 = rng.uniform(-1, 1, (2, 400))
+    ref, _ = rnnlib.rnn_forward(u, h0, W_uh, W_hh, b)
+    np.testing.assert_allclose(reservoir_states(u, W_uh, W_hh, b, 1.0, h0), ref, atol=1e-13)
+    # and a generated run equals predict on its own outputs, both on the sparse product
+    esn = EchoStateNetwork(1, 400, spectral_radius=0.9, sparsity=0.99,
+                           rng=np.random.default_rng(5))
+    x = sine(700, period=31.0)[:, None]
+    esn.fit(x[:599], x[1:600])
+    gen = esn.generate(40, esn.state_)
+    np.testing.assert_allclose(esn.predict(gen[:-1], h0=esn.state_), gen[1:], atol=1e-12)
+
+
 def test_leaky_states_match_a_scalar_loop():
     rng = np.random.default_rng(2)
     W_uh, W_hh, b = small_reservoir(D=1, H=3)

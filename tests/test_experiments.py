@@ -6,6 +6,7 @@ import os
 import shlex
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -269,6 +270,34 @@ def test_bad_grid_arguments_are_refused(tmp_path):
         experiments.run_grid("clipping", 0, 5, [5], tmp_path / "x.jsonl")
 
 
+def test_an_experiment_tolerance_sets_the_success_test():
+    # predictions off by 0.03 on half the sequences and by 0.05 on the other half:
+    # wrong under |error| > 0.04 (Hochreiter & Schmidhuber), right under squared error > 0.04
+    strict = experiments.EXPERIMENTS["hochreiter"]
+    assert strict.tolerance == 0.04 ** 2
+    task = experiments._scored_task(strict)
+    x, y, m = task.sample(100, 200, np.random.default_rng(0))
+    off = np.where(np.arange(200) % 2 == 0, 0.03, 0.05)[:, None, None] * m[..., None]
+    pred = y + off
+    wrong = np.abs(pred - y)[m][:, 0] > 0.04                 # the rule, computed directly
+    assert wrong.mean() == 0.5
+    assert task.error_rate(pred, y, m) == 0.5 and not task.success(pred, y, m)
+    assert task.error_rate(pred, y, m, tolerance=0.04) == 0.0   # an explicit one still wins
+    loose = experiments._scored_task(experiments.EXPERIMENTS["adding"])
+    assert loose.error_rate(pred, y, m) == 0.0 and loose.success(pred, y, m)
+    # the stricter rule reaches the runs: same seed, same steps, more wrong sequences
+    cfg = strict.configs["GRU"]
+    a = experiments.run_config(strict, cfg, 0, 2, progress=False)
+    b = experiments.run_config(replace(strict, tolerance=0.04), cfg, 0, 2, progress=False)
+    assert a["loss"] == b["loss"] and a["error"] > b["error"]
+
+
+@pytest.mark.parametrize("tolerance", [0.0, -1.0, float("nan"), "0.04"])
+def test_a_bad_tolerance_is_refused(tolerance):
+    with pytest.raises(ValueError, match="tolerance"):
+        replace(experiments.EXPERIMENTS["hochreiter"], tolerance=tolerance)
+
+
 STORED = sorted(BOOK_DATA.glob("*.jsonl"))
 
 
@@ -296,4 +325,4 @@ def test_stored_results_parse_and_their_command_reruns(path, tmp_path):
 
 
 def test_the_book_has_stored_results():
-    assert {p.name for p in STORED} >= {"init.jsonl", "pascanu.jsonl"}
+    assert {p.name for p in STORED} >= {"init.jsonl", "pascanu.jsonl", "adding.jsonl"}
