@@ -970,10 +970,12 @@ entry("rnnlib.experiments.Config", call=experiments.Config,
                    omega_weight=(0, None, False)))
 entry("rnnlib.experiments.Experiment", call=experiments.Experiment,
       args=lambda: dict(description="d", task="adding", T=20, hidden_size=4,
-                        configs={"c": experiments.Config()}, batch_size=2, eval_every=10),
+                        configs={"c": experiments.Config()}, batch_size=2, eval_every=10,
+                        tolerance=0.04),
       choices=("task",),
       ints=dict(T=(10, None), hidden_size=(1, None), batch_size=(1, None),
-                eval_every=(1, None)))
+                eval_every=(1, None)),
+      numbers=dict(tolerance=(0, None, True)))
 entry("rnnlib.experiments.grid_cells", call=experiments.grid_cells,
       args=lambda: dict(name="adding", seeds=2, T_values=[20], first_seed=0),
       choices=("name",), ints=dict(seeds=(1, None), first_seed=(0, None)))
