@@ -29,8 +29,13 @@ the Python version. The last 10% of the text is the validation split.
 A trained model is one ``.npz`` file (weights, vocabulary as a unicode array, sizes and
 training record; read with ``allow_pickle=False``). The command line trains and samples::
 
-    python -m rnnlib.charlm train --steps 4000 --out book/data/charlm.npz
-    python -m rnnlib.charlm sample book/data/charlm.npz --prefix "The " --temperature 0.5
+    python -m rnnlib.charlm train --steps 4000 --sample-every 500 --out charlm.npz
+    python -m rnnlib.charlm sample charlm.npz --prefix "The " --temperature 0.5
+
+With ``--sample-every N`` the run also records, at step 0, every N steps and at the end,
+a sample of fixed length from a fixed prefix, temperature and seed, with the step, the
+training loss and the validation loss at that step (:attr:`CharLM.samples`, stored in
+the model file), so a chapter can show how the samples improve as the loss falls.
 """
 import os
 import sys
@@ -59,9 +64,14 @@ REPLACEMENTS = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
 
 FORMAT = "rnnlib-charlm"
 CHECKPOINT_FORMAT = "rnnlib-charlm-checkpoint"
-#: Version 2 stores the parameters of the layer model (``param.0.W``, ...); files of
-#: version 1 (``We``, ``Wx``, ...) are still read.
-VERSION = 2
+#: Version 2 stores the parameters of the layer model (``param.0.W``, ...); version 3
+#: adds the optional samples recorded during training (``samples.*``). Files of version
+#: 1 (``We``, ``Wx``, ...) and 2 are still read.
+VERSION = 3
+
+#: The entries of :attr:`CharLM.samples`: per-sample arrays, then the run's settings.
+SAMPLE_FIELDS = ("step", "train_loss", "val_loss", "text")
+SAMPLE_SETTINGS = ("prefix", "temperature", "seed")
 
 
 # --- text and vocabulary -----------------------------------------------------------
@@ -209,6 +219,12 @@ class CharLM:
         and ``2.b`` (V,) zeros.
     info : dict
         What a training run recorded (steps, validation loss, ...); saved with the model.
+    samples : dict or None
+        Samples recorded during training by :func:`record_sample` (``None`` when there
+        are none): ``step`` (int64, shape (S,), strictly increasing), ``train_loss`` and
+        ``val_loss`` (float64, shape (S,), nats per character), ``text`` (unicode,
+        shape (S,), strings of one length) and the settings they share, ``prefix``
+        (str), ``temperature`` (float) and ``seed`` (int). Saved with the model.
     """
 
     def __init__(self, vocab, hidden_size, embed_size, rng, dtype=np.float64):
@@ -231,6 +247,7 @@ class CharLM:
         p["2.W"][...] = _init.glorot((H, V), rng, dtype=dtype)
         p["2.b"][...] = 0
         self.info = {}
+        self.samples = None
 
     @property
     def params(self):
@@ -487,6 +504,74 @@ def sample(model, prefix, n, temperature, rng):
     return model.vocab.decode(out)
 
 
+def record_sample(model, step, train_loss, val_loss, *, n=200, prefix="The ", temperature=0.5,
+                  seed=0):
+    r"""Draw a sample of the model as it is at training step ``step`` and append it, with
+    the step and the losses, to :attr:`CharLM.samples`.
+
+    The sample is :func:`sample` of ``n`` characters after ``prefix`` with a fresh
+    ``numpy.random.default_rng(seed)``: every stage of a run draws from the same random
+    stream, so the samples differ only by the weights. The model's carried LSTM state is
+    left as it was, so training can go on from it.
+
+    Parameters
+    ----------
+    model : CharLM
+    step : int
+        The training step (>= 0, above the last recorded one).
+    train_loss, val_loss : float
+        Training and validation loss at that step (nats per character, >= 0).
+    n : int
+        Characters per sample (>= 1; the same for every sample of a model).
+    prefix : str
+        Non-empty text in the model's vocabulary.
+    temperature : float
+        > 0.
+    seed : int
+        >= 0.
+
+    ``n``, ``prefix``, ``temperature`` and ``seed`` must agree with the samples
+    already recorded.
+
+    Returns
+    -------
+    str
+        The ``n`` generated characters.
+    """
+    if not isinstance(model, CharLM):
+        raise ArgumentTypeError(f"model must be a CharLM; got {type(model).__name__}")
+    step = check_int("step", step, low=0)
+    losses = [check_number(k, v, low=0) for k, v in (("train_loss", train_loss),
+                                                      ("val_loss", val_loss))]
+    n = check_int("n", n)
+    _check_prefix(model, prefix)
+    settings = dict(prefix=prefix, temperature=_check_temperature(temperature),
+                    seed=check_int("seed", seed, low=0))
+    old = model.samples
+    if old is not None:
+        changed = [k for k in SAMPLE_SETTINGS if old[k] != settings[k]]
+        if len(old["text"][0]) != n:
+            changed.append("n")
+        if changed:
+            raise ValueError(f"the model's samples were drawn with other {changed}: "
+                             f"{[old[k] if k != 'n' else len(old['text'][0]) for k in changed]}")
+        if step <= old["step"][-1]:
+            raise ValueError(f"step must be above the last recorded step "
+                             f"{int(old['step'][-1])}; got {step}")
+    saved = model.lstm.state
+    try:
+        text = sample(model, prefix, n, settings["temperature"],
+                      np.random.default_rng(settings["seed"]))
+    finally:
+        model.lstm.state = saved
+    row = {"step": step, "train_loss": losses[0], "val_loss": losses[1], "text": text}
+    dtypes = {"step": np.int64, "train_loss": np.float64, "val_loss": np.float64, "text": None}
+    model.samples = dict(settings, **{
+        k: np.array(([] if old is None else old[k].tolist()) + [v], dtype=dtypes[k])
+        for k, v in row.items()})
+    return text
+
+
 # --- files -------------------------------------------------------------------------
 
 #: Parameter names of format version 1 (before the model was a Sequential).
@@ -498,9 +583,11 @@ def _model_arrays(model):
     bad = [k for k, v in info.items() if v.dtype.kind not in "iufbU" or v.ndim != 0]
     if bad:
         raise ValueError(f"model.info values must be single numbers or strings; {bad} are not")
+    samples = {} if model.samples is None else \
+        {f"samples.{k}": np.asarray(v) for k, v in model.samples.items()}
     return dict(vocab=np.array(list(model.vocab.chars)), hidden_size=np.array(model.hidden_size),
                 embed_size=np.array(model.embed_size),
-                **{f"param.{k}": v for k, v in model.params.items()}, **info)
+                **{f"param.{k}": v for k, v in model.params.items()}, **info, **samples)
 
 
 def _checked_sizes(arrays, name):
@@ -545,12 +632,69 @@ def _checked_sizes(arrays, name):
     return vocab, H, E, dtype, params
 
 
+def _checked_samples(arrays, vocab, name):
+    """The ``samples.*`` entries of a stored model, validated, as :attr:`CharLM.samples`
+    (``None`` when there are none)."""
+    stored = {k[8:]: v for k, v in arrays.items() if k.startswith("samples.")}
+    if not stored:
+        return None
+    known = SAMPLE_FIELDS + SAMPLE_SETTINGS
+    missing = [k for k in known if k not in stored]
+    unknown = sorted(k for k in stored if k not in known)
+    if missing or unknown:
+        raise ValueError(f"{name!r}: the samples are incomplete (missing {missing}, "
+                         f"unexpected {unknown})")
+
+    def bad(field, what):
+        return ValueError(f"{name!r}: samples.{field} must be {what}; got "
+                          f"{stored[field].dtype} array of shape {stored[field].shape}")
+    kinds = {"step": "iu", "train_loss": "f", "val_loss": "f", "text": "U"}
+    for k in SAMPLE_FIELDS:
+        a = stored[k]
+        if a.ndim != 1 or a.size == 0 or a.dtype.kind not in kinds[k] \
+                or a.shape != stored["step"].shape:
+            raise bad(k, "a non-empty 1-D array of the length of samples.step, of "
+                      + {"iu": "integers", "f": "floats", "U": "strings"}[kinds[k]])
+    step = stored["step"].astype(np.int64)
+    if step[0] < 0 or np.any(np.diff(step) <= 0):
+        raise ValueError(f"{name!r}: samples.step must be non-negative and strictly "
+                         f"increasing; got {step.tolist()}")
+    for k in ("train_loss", "val_loss"):
+        a = stored[k]
+        if not np.all(np.isfinite(a)) or np.any(a < 0):
+            raise ValueError(f"{name!r}: samples.{k} must be finite and non-negative; got "
+                             f"{a.tolist()}")
+    texts = stored["text"].tolist()
+    if len({len(t) for t in texts}) != 1 or not texts[0]:
+        raise ValueError(f"{name!r}: samples.text must be non-empty strings of one length; "
+                         f"got lengths {[len(t) for t in texts]}")
+    prefix, temperature, seed = (stored[k] for k in SAMPLE_SETTINGS)
+    if prefix.shape != () or prefix.dtype.kind != "U" or not str(prefix):
+        raise bad("prefix", "a non-empty string")
+    if temperature.shape != () or temperature.dtype.kind not in "iuf" \
+            or not (np.isfinite(temperature) and temperature > 0):
+        raise bad("temperature", "a positive number")
+    if seed.shape != () or seed.dtype.kind not in "iu" or int(seed) < 0:
+        raise bad("seed", "a non-negative integer")
+    outside = sorted(set("".join(texts) + str(prefix)) - set(vocab.chars))
+    if outside:
+        raise ValueError(f"{name!r}: the samples hold characters outside the vocabulary: "
+                         f"{outside[:10]!r}")
+    return {"prefix": str(prefix), "temperature": float(temperature), "seed": int(seed),
+            "step": step, "train_loss": stored["train_loss"].astype(np.float64),
+            "val_loss": stored["val_loss"].astype(np.float64),
+            "text": np.array(texts)}
+
+
 def _model_from(arrays, name):
-    """A CharLM with the weights of a stored archive, checked before it is built."""
+    """A CharLM with the weights and samples of a stored archive, every field checked
+    before the model is built."""
     vocab, H, E, dtype, params = _checked_sizes(arrays, name)
+    samples = _checked_samples(arrays, vocab, name)
     model = CharLM(vocab, H, E, np.random.default_rng(0), dtype=dtype)
     for k, p in model.params.items():
         p[...] = params[k]
+    model.samples = samples
     return model
 
 
@@ -559,7 +703,8 @@ def save(model, path):
 
     Entries: ``__format__`` (``"rnnlib-charlm"``), ``__version__``, ``vocab`` (unicode
     array of the characters), ``hidden_size``, ``embed_size``, ``param.<name>`` for each
-    parameter and ``info.<key>`` for each entry of ``model.info`` (numbers or strings).
+    parameter, ``info.<key>`` for each entry of ``model.info`` (numbers or strings) and
+    ``samples.<key>`` for each entry of ``model.samples`` (when there are samples).
     What is written is first checked as :func:`load` checks it, so a saved model always
     loads; the write is atomic (:func:`rnnlib.io.save_archive`). Returns the path
     written (``.npz`` appended when missing).
@@ -567,7 +712,8 @@ def save(model, path):
     if not isinstance(model, CharLM):
         raise ArgumentTypeError(f"model must be a CharLM; got {type(model).__name__}")
     arrays = _model_arrays(model)
-    _checked_sizes(dict(arrays, __version__=np.array(VERSION)), os.fspath(path))
+    checked = dict(arrays, __version__=np.array(VERSION))
+    _checked_samples(checked, _checked_sizes(checked, os.fspath(path))[0], os.fspath(path))
     return save_archive(path, FORMAT, VERSION, arrays)
 
 
@@ -575,9 +721,10 @@ def load(path):
     """Read a model written by :func:`save` (``allow_pickle=False``).
 
     Every field is checked (vocabulary, sizes, every parameter's shape, dtype and
-    finiteness) before the model is built. Raises ValueError for a file that is not a
-    charlm model (not an ``.npz``, no ``__format__ = "rnnlib-charlm"``, a newer version,
-    missing, misshapen or non-finite weights).
+    finiteness, the samples' fields) before the model is built. Raises ValueError for a
+    file that is not a charlm model (not an ``.npz``, no ``__format__ = "rnnlib-charlm"``,
+    a newer version, missing, misshapen or non-finite weights, incomplete or malformed
+    samples). Files of versions 1 and 2 have no samples (``model.samples`` is ``None``).
     """
     name = os.fspath(path)
     arrays = load_archive(path, FORMAT, VERSION, "a charlm model")
@@ -634,7 +781,32 @@ def load_checkpoint(path):
 # --- command line ------------------------------------------------------------------
 
 #: The options of ``train`` that must agree between a checkpoint and ``--resume``.
-_RUN_SETTINGS = ("steps", "hidden", "embed", "batch", "T", "lr", "lr_final", "seed", "float32")
+_RUN_SETTINGS = ("steps", "hidden", "embed", "batch", "T", "lr", "lr_final", "seed", "float32",
+                 "sample_every", "sample_length", "sample_prefix", "sample_temperature")
+
+
+def _sample_stage(model, args, history, train_ids, val_ids):
+    """Record the sample of ``--sample-every`` at the step the run has reached: the
+    training loss is the mean over the last (at most 100) steps, at step 0 that of the
+    first window; the validation loss is the evaluation the run made at that step."""
+    step = 0 if history is None else history.steps
+    if step == 0:
+        x, y = (a[0] for a in batches(train_ids, args.batch, args.T))
+        saved = model.lstm.state
+        try:
+            train_loss = per_character_loss(model.forward(x)[0], y, None)[0]
+        finally:
+            model.lstm.state = saved
+        val_loss = evaluate(model, val_ids, args.batch, args.T)
+    else:
+        train_loss = float(np.mean(history.loss[-100:]))
+        val_loss = (history.metrics["val_loss"][-1] if history.eval_step[-1] == step
+                    else evaluate(model, val_ids, args.batch, args.T))
+    text = record_sample(model, step, train_loss, val_loss, n=args.sample_length,
+                         prefix=args.sample_prefix, temperature=args.sample_temperature,
+                         seed=args.seed)
+    print(f"sample at step {step} (validation {val_loss:.4f} nats/char): "
+          f"{args.sample_prefix + text!r:.100}", flush=True)
 
 
 def _train_command(args):
@@ -642,6 +814,10 @@ def _train_command(args):
     if problem:
         raise CommandError(f"--out {problem}")
     vocab = Vocabulary()
+    if args.sample_every and (not args.sample_prefix
+                              or set(args.sample_prefix) - set(vocab.chars)):
+        raise CommandError(f"--sample-prefix must be non-empty text in the alphabet; got "
+                           f"{args.sample_prefix!r}")
     train_text, val_text = split_text(load_corpus())
     train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
     ckpt = checkpoint_path(args.out)
@@ -663,15 +839,20 @@ def _train_command(args):
     print(f"{model}: {model.count_params():,} parameters; corpus {len(train_ids):,} "
           f"training and {len(val_ids):,} validation characters; unigram baseline "
           f"{unigram_loss(train_ids, val_ids, len(vocab)):.3f} nats/char", flush=True)
-    every = args.checkpoint_every or args.steps
     done = 0 if history is None else history.steps
+    if args.sample_every and done == 0:
+        _sample_stage(model, args, history, train_ids, val_ids)
     while done < args.steps:
-        target = min(args.steps, (done // every + 1) * every)
+        # train up to the next checkpoint or sample (each run of train evaluates at its end)
+        target = min([args.steps] + [(done // every + 1) * every for every in
+                                     (args.checkpoint_every, args.sample_every) if every])
         history = train(model, train_ids, args.steps, until=target, batch_size=args.batch,
                         T=args.T, lr=args.lr, lr_final=args.lr_final, val_ids=val_ids,
                         eval_every=args.eval_every, optimizer=opt, history=history)
         done = history.steps
-        if done < args.steps:
+        if args.sample_every and (done % args.sample_every == 0 or done == args.steps):
+            _sample_stage(model, args, history, train_ids, val_ids)
+        if done < args.steps and args.checkpoint_every and done % args.checkpoint_every == 0:
             save_checkpoint(ckpt, model, opt, history, settings)
             print(f"checkpoint {ckpt} at step {done}", flush=True)
     val = history.metrics["val_loss"]
@@ -726,6 +907,14 @@ def main(argv=None):
                    help="continue from the checkpoint of --out (same settings)")
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--float32", action="store_true", help="train in float32 (smaller file)")
+    p.add_argument("--sample-every", type=non_negative_int, default=0,
+                   help="record a sample (with the step and losses) at step 0, every N steps "
+                        "and at the end, in the model file; 0: none")
+    p.add_argument("--sample-length", type=positive_int, default=200,
+                   help="characters per recorded sample")
+    p.add_argument("--sample-prefix", default="The ", help="the prefix of every recorded sample")
+    p.add_argument("--sample-temperature", type=positive_float, default=0.5,
+                   help="the temperature of the recorded samples (their seed is --seed)")
     p.add_argument("--out", default="charlm.npz", help="the .npz file to write")
     p = sub.add_parser("sample", help="generate text from a saved model")
     p.add_argument("model", help="an .npz file written by 'train'")

@@ -276,6 +276,20 @@ def _stored(model):
     return dict(path_arrays, __format__=np.array("rnnlib-charlm"), __version__=np.array(2))
 
 
+def _load_refused(tmp_path, arrays, match, monkeypatch):
+    """Write ``arrays`` as a file, check that load refuses it with ``match``; returns the
+    models CharLM built meanwhile."""
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    built = []
+    original = charlm.CharLM.__init__
+    monkeypatch.setattr(charlm.CharLM, "__init__",
+                        lambda self, *a, **k: (built.append(a), original(self, *a, **k))[1])
+    with pytest.raises(ValueError, match=match):
+        charlm.load(path)
+    return built
+
+
 @pytest.mark.parametrize("edit, match", [
     (lambda a: a.update(hidden_size=np.array(1000)), r"parameter '0.W'|'1.Wx' has shape"),
     (lambda a: a.update(hidden_size=np.array(-3)), "hidden_size must be a positive integer"),
@@ -290,24 +304,138 @@ def _stored(model):
 def test_load_checks_every_field_before_building(tmp_path, edit, match, monkeypatch):
     arrays = _stored(tiny_model())
     edit(arrays)
-    path = tmp_path / "bad.npz"
-    np.savez(path, **arrays)
-    built = []
-    original = charlm.CharLM.__init__
-    monkeypatch.setattr(charlm.CharLM, "__init__",
-                        lambda self, *a, **k: (built.append(a), original(self, *a, **k))[1])
-    with pytest.raises(ValueError, match=match):
-        charlm.load(path)
+    built = _load_refused(tmp_path, arrays, match, monkeypatch)
     if "info" not in match:
         assert built == []              # nothing was built from the bad file
 
 
-def test_the_shipped_version_1_model_still_loads():
+def _older_version(model, version):
+    """The archive of ``model`` as format ``version`` (1: names We, Wx, ...; 2: no samples)."""
+    arrays = {k: v for k, v in charlm._model_arrays(model).items() if not k.startswith("samples.")}
+    if version == 1:
+        names = {v: k for k, v in charlm._V1_NAMES.items()}
+        arrays = {names.get(k[6:], k) if k.startswith("param.") else k: v
+                  for k, v in arrays.items()}
+    return dict(arrays, __format__=np.array("rnnlib-charlm"), __version__=np.array(version))
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_files_of_versions_1_and_2_still_load(tmp_path, version):
+    model = tiny_model(seed=4)
+    model.info = {"steps": 3}
+    charlm.record_sample(model, 0, 1.5, 1.6, n=5, prefix="ab")
+    path = tmp_path / f"v{version}.npz"
+    np.savez(path, **_older_version(model, version))
+    loaded = charlm.load(path)
+    assert loaded.samples is None and loaded.info == {"steps": 3}
+    x = np.random.default_rng(2).integers(0, len(VOCAB), size=(2, 6))
+    np.testing.assert_array_equal(loaded.forward(x)[0], model.forward(x)[0])
+
+
+def test_the_shipped_model_loads_with_its_samples():
     from pathlib import Path
     model = charlm.load(Path(__file__).resolve().parents[1] / "book" / "data" / "charlm.npz")
-    assert model.hidden_size == 128 and "command" in model.info
+    assert model.hidden_size == 128 and "--sample-every" in model.info["command"]
     p = charlm.next_char_probabilities(model, "The ", 1.0)
     assert abs(p.sum() - 1) < 1e-6 and np.all(np.isfinite(p))
+    s = model.samples
+    assert s["step"][0] == 0 and s["step"][-1] == model.info["steps"] and len(s["step"]) >= 5
+    assert s["val_loss"][-1] == pytest.approx(model.info["val_loss"])
+    assert s["val_loss"][-1] < 0.5 * s["val_loss"][0]      # training helped, as recorded
+
+
+# --- samples recorded during training ------------------------------------------------
+
+def test_record_sample_appends_the_seeded_sample_and_keeps_the_state():
+    model = tiny_model()
+    x = np.random.default_rng(3).integers(0, len(VOCAB), size=(1, 5))
+    model.forward(x)
+    state = tuple(a.copy() for a in model.lstm.state)
+    text = charlm.record_sample(model, 0, 1.7, 1.8, n=12, prefix="ab", temperature=0.8, seed=5)
+    for a, b in zip(model.lstm.state, state):
+        np.testing.assert_array_equal(a, b)            # the carried state is untouched
+    model.lstm.state = None
+    assert text == charlm.sample(model, "ab", 12, 0.8, np.random.default_rng(5))
+    charlm.record_sample(model, 7, 1.2, 1.3, n=12, prefix="ab", temperature=0.8, seed=5)
+    s = model.samples
+    assert (s["prefix"], s["temperature"], s["seed"]) == ("ab", 0.8, 5)
+    assert s["step"].tolist() == [0, 7] and s["step"].dtype == np.int64
+    assert s["train_loss"].tolist() == [1.7, 1.2] and s["val_loss"].tolist() == [1.8, 1.3]
+    assert s["text"][0] == text and len(s["text"][1]) == 12
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(step=3), "above the last recorded step 3"),
+    (dict(step=2), "above the last recorded step 3"),
+    (dict(n=9), r"other \['n'\]"),
+    (dict(prefix="b"), r"other \['prefix'\]"),
+    (dict(temperature=1.0, seed=1), r"other \['temperature', 'seed'\]"),
+    (dict(train_loss=-1.0), "train_loss must be non-negative"),
+    (dict(val_loss=float("nan")), "val_loss must be a finite number"),
+    (dict(prefix="xyz"), "not in the vocabulary"),
+    (dict(prefix=""), "non-empty str"),
+    (dict(step=-1), "non-negative integer"),
+])
+def test_record_sample_refuses_bad_or_inconsistent_input(kwargs, match):
+    model = tiny_model()
+    charlm.record_sample(model, 3, 1.0, 1.0, n=8, prefix="ab")
+    args = dict(step=4, train_loss=1.0, val_loss=1.0, n=8, prefix="ab", temperature=0.5,
+                seed=0)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        charlm.record_sample(model, **args)
+    assert model.samples["step"].tolist() == [3]
+
+
+def test_samples_round_trip_through_save_and_load(tmp_path):
+    model = tiny_model()
+    for step, loss in ((0, 1.79), (10, 1.5), (20, 1.25)):
+        charlm.record_sample(model, step, loss, loss + 0.1, n=15, prefix="ab")
+    loaded = charlm.load(charlm.save(model, tmp_path / "m.npz"))
+    for k, v in model.samples.items():
+        np.testing.assert_array_equal(loaded.samples[k], v)
+    assert loaded.samples["text"].dtype.kind == "U"
+    with np.load(tmp_path / "m.npz") as data:
+        assert int(data["__version__"]) == charlm.VERSION == 3
+
+
+def _with_samples():
+    model = tiny_model()
+    charlm.record_sample(model, 0, 1.8, 1.8, n=6, prefix="ab")
+    charlm.record_sample(model, 5, 1.5, 1.6, n=6, prefix="ab")
+    return dict(charlm._model_arrays(model), __format__=np.array("rnnlib-charlm"),
+                __version__=np.array(3))
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda a: a.pop("samples.val_loss"), r"incomplete \(missing \['val_loss'\]"),
+    (lambda a: a.update({"samples.extra": np.array(1)}), r"unexpected \['extra'\]"),
+    (lambda a: a.update({"samples.step": np.array([5, 5])}), "strictly increasing"),
+    (lambda a: a.update({"samples.step": np.array([-1, 5])}), "non-negative and strictly"),
+    (lambda a: a.update({"samples.step": np.array([0, 5, 9])}), "length of samples.step"),
+    (lambda a: a.update({"samples.step": np.array([0.0, 5.0])}), "of integers"),
+    (lambda a: a.update({"samples.val_loss": np.array([1.0, np.nan])}), "finite and non-neg"),
+    (lambda a: a.update({"samples.train_loss": np.array([1.0, -2.0])}), "finite and non-neg"),
+    (lambda a: a.update({"samples.text": np.array(["abcabc", "abc"])}), "of one length"),
+    (lambda a: a.update({"samples.text": np.array(["abcabc", "abcxyz"])}), "outside the vocab"),
+    (lambda a: a.update({"samples.text": np.array([1, 2])}), "of strings"),
+    (lambda a: a.update({"samples.prefix": np.array("")}), "prefix must be a non-empty"),
+    (lambda a: a.update({"samples.temperature": np.array(0.0)}), "temperature must be a pos"),
+    (lambda a: a.update({"samples.seed": np.array(-3)}), "seed must be a non-negative"),
+])
+def test_load_refuses_corrupted_samples_before_building(tmp_path, edit, match, monkeypatch):
+    arrays = _with_samples()
+    edit(arrays)
+    assert _load_refused(tmp_path, arrays, match, monkeypatch) == []
+
+
+def test_save_refuses_samples_it_could_not_load_back(tmp_path):
+    model = tiny_model()
+    charlm.record_sample(model, 0, 1.8, 1.8, n=6, prefix="ab")
+    model.samples["step"] = np.array([0, 1])
+    with pytest.raises(ValueError, match="length of samples.step"):
+        charlm.save(model, tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
 
 
 def test_save_refuses_info_it_could_not_load_back(tmp_path):
@@ -383,3 +511,82 @@ def test_command_line_checkpoints_and_resumes(tmp_path, capsys):
     for k, p in whole.params.items():
         np.testing.assert_allclose(resumed.params[k], p, rtol=1e-10)
     assert resumed.info["val_loss"] == pytest.approx(whole.info["val_loss"], rel=1e-10)
+
+
+def _small_run(out, *extra):
+    return ["train", "--steps", "5", "--hidden", "4", "--embed", "2", "--batch", "8", "--T", "8",
+            "--eval-every", "4", "--seed", "3", *extra, "--out", str(out)]
+
+
+def test_command_line_records_samples_at_step_0_every_n_steps_and_the_end(tmp_path, capsys):
+    out = tmp_path / "s.npz"
+    assert charlm.main(_small_run(out, "--sample-every", "2", "--sample-length", "9",
+                                  "--sample-prefix", "In ", "--sample-temperature", "0.7")) == 0
+    assert capsys.readouterr().out.count("sample at step") == 4
+    model = charlm.load(out)
+    s = model.samples
+    assert s["step"].tolist() == [0, 2, 4, 5]
+    assert (s["prefix"], s["temperature"], s["seed"]) == ("In ", 0.7, 3)
+    assert all(len(t) == 9 for t in s["text"])
+    assert s["val_loss"][-1] == pytest.approx(model.info["val_loss"])
+    # the validation loss at step 0 is that of the untrained model of seed 3
+    fresh = charlm.CharLM(charlm.Vocabulary(), 4, 2, np.random.default_rng(3))
+    val_ids = fresh.vocab.encode(charlm.split_text(charlm.load_corpus())[1])
+    assert s["val_loss"][0] == pytest.approx(charlm.evaluate(fresh, val_ids, 8, 8), rel=1e-12)
+    # the last sample is the final model's, drawn with seed 3
+    assert s["text"][-1] == charlm.sample(model, "In ", 9, 0.7, np.random.default_rng(3))
+    # sampling does not disturb training: the weights equal those of a run without samples
+    plain = tmp_path / "plain.npz"
+    assert charlm.main(_small_run(plain)) == 0
+    assert charlm.load(plain).samples is None
+    for k, p in charlm.load(plain).params.items():
+        np.testing.assert_array_equal(model.params[k], p)
+
+
+def _interrupted_at_first_checkpoint(args):
+    original = charlm.save_checkpoint
+
+    def save_then_stop(*a, **k):
+        original(*a, **k)
+        raise KeyboardInterrupt
+    charlm.save_checkpoint = save_then_stop
+    try:
+        return charlm.main(args)
+    finally:
+        charlm.save_checkpoint = original
+
+
+def test_command_line_resumes_the_samples_of_a_checkpoint(tmp_path, capsys):
+    options = ["--checkpoint-every", "2", "--sample-every", "1", "--sample-length", "7"]
+    whole, out = tmp_path / "whole.npz", tmp_path / "resumed.npz"
+    assert charlm.main(_small_run(whole, *options)) == 0
+    assert _interrupted_at_first_checkpoint(_small_run(out, *options)) == 130
+    stored = charlm.load_checkpoint(charlm.checkpoint_path(out))[0].samples
+    assert stored["step"].tolist() == [0, 1, 2]
+    assert charlm.main(_small_run(out, *options) + ["--resume"]) == 0
+    a, b = charlm.load(whole).samples, charlm.load(out).samples
+    assert b["step"].tolist() == [0, 1, 2, 3, 4, 5]
+    np.testing.assert_array_equal(a["step"], b["step"])
+    np.testing.assert_array_equal(a["text"], b["text"])
+    np.testing.assert_allclose(b["val_loss"], a["val_loss"], rtol=1e-10)
+    # the sample settings belong to the run: resuming with others is refused
+    assert _interrupted_at_first_checkpoint(_small_run(out, *options)) == 130
+    capsys.readouterr()
+    assert charlm.main(_small_run(out, *options[:-1], "8", "--resume")) == 1
+    assert "sample_length" in capsys.readouterr().err
+
+
+def test_command_line_refuses_bad_sample_options(tmp_path):
+    out = str(tmp_path / "m.npz")
+    for args, code, text in ((["--sample-evry", "5"], 2, "unrecognized arguments"),
+                             (["--sample-every", "-1"], 2, "integer >= 0"),
+                             (["--sample-length", "0"], 2, "positive integer"),
+                             (["--sample-temperature", "nan"], 2, "positive number"),
+                             (["--sample-every", "2", "--sample-prefix", "\u00e9t\u00e9"], 1,
+                              "--sample-prefix must be non-empty text in the alphabet"),
+                             (["--sample-every", "2", "--sample-prefix", ""], 1,
+                              "--sample-prefix must be non-empty")):
+        r = _cli("train", "--steps", "1", "--hidden", "2", "--embed", "2", *args, "--out", out)
+        assert r.returncode == code, (args, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and text in lines[0] and "Traceback" not in r.stderr, r.stderr
