@@ -870,6 +870,7 @@ NO_ARGUMENTS = {
     "rnnlib.layers.recurrent_layer_classes": "takes no arguments",
     "rnnlib.layers.Layer.count_params": "takes no arguments",
     "rnnlib.layers.Sequential.reset_states": "takes no arguments",
+    "rnnlib.layers.ParameterViews": "a mixin that takes no arguments",
     "rnnlib.charlm.CharLM.count_params": "takes no arguments",
     "rnnlib.train.ProgressBar.close": "takes no arguments",
     "rnnlib.experiments.SerialExecutor": "takes no arguments",
@@ -914,6 +915,12 @@ entry("rnnlib.charlm.train", call=charlm.train,
       indices=dict(train_ids=("t", V)),
       ints=dict(steps=(1, None), batch_size=(1, None), T=(1, None)),
       numbers=dict(lr=(0, None, True), clip_norm=(0, None, True)), bools=("progress",))
+entry("rnnlib.charlm.record_sample", call=charlm.record_sample,
+      args=lambda: dict(model=_charlm(), step=0, train_loss=1.5, val_loss=1.6, n=5,
+                        prefix="ab", temperature=0.5, seed=0),
+      ints=dict(step=(0, None), n=(1, None), seed=(0, None)),
+      numbers=dict(train_loss=(0, None, False), val_loss=(0, None, False),
+                   temperature=(0, None, True)))
 
 # esn
 def _same_results_as_float64(name, reason):
