@@ -512,7 +512,8 @@ def record_sample(model, step, train_loss, val_loss, *, n=200, prefix="The ", te
     The sample is :func:`sample` of ``n`` characters after ``prefix`` with a fresh
     ``numpy.random.default_rng(seed)``: every stage of a run draws from the same random
     stream, so the samples differ only by the weights. The model's carried LSTM state is
-    left as it was, so training can go on from it.
+    left as it was, so training can go on from it. ``n``, ``prefix``, ``temperature``
+    and ``seed`` must agree with the samples already recorded.
 
     Parameters
     ----------
@@ -529,9 +530,6 @@ def record_sample(model, step, train_loss, val_loss, *, n=200, prefix="The ", te
         > 0.
     seed : int
         >= 0.
-
-    ``n``, ``prefix``, ``temperature`` and ``seed`` must agree with the samples
-    already recorded.
 
     Returns
     -------
