@@ -1180,11 +1180,15 @@ for _kind, _init, _model_cls, _lossf, _predf in (
           ints=_sizes, numbers=_extra, rngs=("rng",), choices=_DT)
     entry(f"rnnlib.linear_recurrence.{_model_cls.__name__}", call=_model_cls,
           args=lambda: dict(input_size=D, hidden_size=H, output_size=K, rng=_rng()),
-          ints=_sizes, rngs=("rng",), choices=("method", "dtype"))
+          ints=_sizes, rngs=("rng",), choices=("method", "dtype", "loss"))
+    entry(f"rnnlib.linear_recurrence.{_model_cls.__name__}.for_task",
+          call=_model_cls.for_task,
+          args=lambda: dict(task=tasks.get_task("copy"), hidden_size=H, rng=_rng()),
+          ints=dict(hidden_size=(1, None)), rngs=("rng",), choices=("method", "dtype"))
     entry(f"rnnlib.linear_recurrence.{_kind}_loss_and_grads", call=_lossf,
           args=lambda i=_init: {**_regression(), "params": i(D, H, K, _rng())},
           arrays=dict(inputs="NTD", targets="NTK"), masks=dict(mask="NT"),
-          choices=("method",), constrained="DK", also=_also)
+          choices=("method", "loss"), constrained="DK", also=_also)
     entry(f"rnnlib.linear_recurrence.{_kind}_predict", call=_predf,
           args=lambda i=_init: dict(params=i(D, H, K, _rng()), inputs=_randn(N, T, D)),
           arrays=dict(inputs="NTD"), choices=("method",), constrained="D", also=_also)
