@@ -33,13 +33,14 @@ import numpy as np
 from ._validation import (ArgumentTypeError, check_array, check_bool, check_cache,
                           check_choice, check_int, check_number, check_optional_number)
 from .activations import get_activation, log_softmax
+from .rnn import _backward_loop, _forward_loop, _input_scale
 
 
 class RNNStackCache(NamedTuple):
     """What :func:`rnn_forward_stack` keeps for :func:`rnn_backward_stack`."""
 
     xs: np.ndarray         #: (S, T, N, D), the inputs, time-major per model
-    hs: np.ndarray         #: (S, T+1, N, H), h_0 .. h_T of every model
+    hs: np.ndarray         #: (T+1, S, N, H), h_0 .. h_T of every model
     Wx: np.ndarray         #: (S, D, H)
     Wh: np.ndarray         #: (S, H, H)
     activation: str        #: "tanh" or "relu"
@@ -64,6 +65,10 @@ def _check_stack_args(x, h0, Wx, Wh, b):
 def rnn_forward_stack(x, h0, Wx, Wh, b, activation="tanh"):
     r""":func:`rnnlib.rnn.rnn_forward` of S models at once.
 
+    The same loop (:mod:`rnnlib.rnn`'s), with the models as a second batch axis: each
+    step is one ``np.matmul`` of (S, N, H) by (S, H, H) and element-wise passes over
+    S N H numbers.
+
     Parameters
     ----------
     x : ndarray, shape (S, N, T, D)
@@ -80,20 +85,17 @@ def rnn_forward_stack(x, h0, Wx, Wh, b, activation="tanh"):
         ``h[s]`` is ``rnn_forward(x[s], h0[s], Wx[s], Wh[s], b[s])[0]``.
     cache : RNNStackCache
     """
-    f, _ = get_activation(activation)
+    get_activation(activation)
     S, N, T, D, H = _check_stack_args(x, h0, Wx, Wh, b)
     xs = np.ascontiguousarray(x.transpose(0, 2, 1, 3))        # (S, T, N, D)
-    a = np.matmul(xs.reshape(S, T * N, D), Wx).reshape(S, T, N, H)
-    a += b[:, None, None, :]
-    hs = np.empty((S, T + 1, N, H), dtype=x.dtype)
-    hs[:, 0] = h0
-    rec = np.empty((S, N, H), dtype=x.dtype)
-    for t in range(T):
-        np.matmul(hs[:, t], Wh, out=rec)                       # S products in one call
-        at = a[:, t]
-        at += rec
-        f(at, out=hs[:, t + 1])
-    h = hs[:, 1:].transpose(0, 2, 1, 3).copy()
+    scale = _input_scale(activation, x.dtype)
+    a = np.matmul(xs.reshape(S, T * N, D), Wx * scale if scale else Wx)   # per model
+    a += (b * scale if scale else b)[:, None, :]
+    a = np.ascontiguousarray(a.reshape(S, T, N, H).transpose(1, 0, 2, 3))  # (T, S, N, H)
+    hs = np.empty((T + 1, S, N, H), dtype=x.dtype)
+    hs[0] = h0
+    _forward_loop(a, hs, Wh, activation)
+    h = hs[1:].transpose(1, 2, 0, 3).copy()
     return h, RNNStackCache(xs, hs, Wx, Wh, activation)
 
 
@@ -119,19 +121,13 @@ def rnn_backward_stack(dh, cache):
     H = Wh.shape[1]
     check_array("dh", dh, shape=(S, N, T, H), dtype=xs.dtype)
     _, df = get_activation(activation)
-    delta = df(hs[:, 1:])                                      # (S, T, N, H)
-    dhs = dh.transpose(0, 2, 1, 3)
-    dprev = np.zeros((S, N, H), dtype=xs.dtype)
-    total = np.empty((S, N, H), dtype=xs.dtype)
-    WhT = np.ascontiguousarray(Wh.transpose(0, 2, 1))
-    for t in range(T - 1, -1, -1):
-        np.add(dhs[:, t], dprev, out=total)
-        dt = delta[:, t]
-        dt *= total
-        np.matmul(dt, WhT, out=dprev)
-    delta2 = delta.reshape(S, T * N, H)
+    delta = df(hs[1:])                                         # (T, S, N, H)
+    dprev = _backward_loop(delta, dh.transpose(2, 0, 1, 3),
+                           np.ascontiguousarray(Wh.transpose(0, 2, 1)))
+    delta2 = np.ascontiguousarray(delta.transpose(1, 0, 2, 3)).reshape(S, T * N, H)
+    hs2 = np.ascontiguousarray(hs[:-1].transpose(1, 0, 2, 3)).reshape(S, T * N, H)
     dWx = np.matmul(xs.reshape(S, T * N, D).transpose(0, 2, 1), delta2)
-    dWh = np.matmul(hs[:, :-1].reshape(S, T * N, H).transpose(0, 2, 1), delta2)
+    dWh = np.matmul(hs2.transpose(0, 2, 1), delta2)
     dx = np.matmul(delta2, Wx.transpose(0, 2, 1)).reshape(S, T, N, D).transpose(0, 2, 1, 3)
     return dx, dprev, dWx, dWh, delta2.sum(axis=1)
 

@@ -109,6 +109,58 @@ def rnn_step_backward(dnext_h, cache):
     return delta @ Wx.T, delta @ Wh.T, x.T @ delta, prev_h.T @ delta, delta.sum(axis=0)
 
 
+def _input_scale(activation, dtype):
+    """-2 when the loop computes tanh in the exp form (float64, see :func:`_forward_loop`),
+    else 0 (no scaling)."""
+    return -2 if activation == "tanh" and dtype == np.float64 else 0
+
+
+def _forward_loop(a, hs, Wh, activation):
+    r"""The time loop of :func:`rnn_forward`, in place: ``hs[t + 1] = f(a[t] + hs[t] Wh)``.
+
+    ``a`` (T, ..., H) holds the input projections plus bias of every step and ``hs``
+    (T+1, ..., H) the states, ``hs[0]`` set; any axes between time and H are batch axes
+    (the sequences, and in :mod:`rnnlib.batched` the models, with ``Wh`` of shape
+    (S, H, H)). For tanh in float64, ``a`` must hold the exponents
+    :math:`m = -2 (u_t W_{uh} + b)` (weights scaled by -2, exact): NumPy's float64 tanh
+    is several times slower than its exp, so the loop computes
+    :math:`\tanh = 2 / (1 + e^{m}) - 1` as the gated cells do (:func:`rnnlib.gates.exp_scale`).
+    ``a`` is overwritten."""
+    rec = np.empty(hs.shape[1:], dtype=hs.dtype)
+    if _input_scale(activation, hs.dtype):
+        Wh2 = Wh * -2
+        with np.errstate(over="ignore"):                   # e^m = inf gives tanh = -1
+            for t in range(len(a)):
+                at = a[t]
+                np.matmul(hs[t], Wh2, out=rec)
+                at += rec
+                np.exp(at, out=at)
+                at += 1
+                np.divide(2, at, out=hs[t + 1])
+                np.subtract(hs[t + 1], 1, out=hs[t + 1])
+        return
+    f, _ = get_activation(activation)
+    for t in range(len(a)):
+        np.matmul(hs[t], Wh, out=rec)
+        a[t] += rec
+        f(a[t], out=hs[t + 1])
+
+
+def _backward_loop(delta, dhs, WhT):
+    r"""The time loop of :func:`rnn_backward`, in place: ``delta[t]`` (T, ..., H), which
+    holds :math:`\sigma_h'(a_t)`, becomes :math:`\delta_t = (\partial L/\partial h_t +
+    \delta_{t+1} W_{hh}^\top) \odot \sigma_h'(a_t)`; ``dhs`` (T, ..., H) are the upstream
+    gradients and ``WhT`` :math:`W_{hh}^\top` (contiguous). Returns
+    :math:`\delta_1 W_{hh}^\top = \partial L/\partial h_0`."""
+    dprev = np.zeros(delta.shape[1:], dtype=delta.dtype)   # delta_{t+1} W_hh^T
+    total = np.empty(delta.shape[1:], dtype=delta.dtype)
+    for t in range(len(delta) - 1, -1, -1):
+        np.add(dhs[t], dprev, out=total)
+        delta[t] *= total
+        np.matmul(delta[t], WhT, out=dprev)
+    return dprev
+
+
 def rnn_forward(x, h0, Wx, Wh, b, activation="tanh"):
     r"""Run the vanilla RNN over a whole sequence.
 
@@ -132,18 +184,15 @@ def rnn_forward(x, h0, Wx, Wh, b, activation="tanh"):
         hidden states (with :math:`h_0`), the weights and the activation. The final
         state :math:`h_T` is ``h[:, -1]``.
     """
-    f, _ = get_activation(activation)
+    get_activation(activation)
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b)
     xs = np.ascontiguousarray(x.transpose(1, 0, 2))        # (T, N, D), time-major
-    a = np.matmul(xs.reshape(T * N, D), Wx).reshape(T, N, H)  # u_t W_uh for every t
-    a += b
+    scale = _input_scale(activation, x.dtype)
+    a = np.matmul(xs.reshape(T * N, D), Wx * scale if scale else Wx).reshape(T, N, H)
+    a += b * scale if scale else b                         # u_t W_uh + b for every t
     hs = np.empty((T + 1, N, H), dtype=x.dtype)            # hs[t] = h_t, hs[0] = h_0
     hs[0] = h0
-    rec = np.empty((N, H), dtype=x.dtype)
-    for t in range(T):
-        np.matmul(hs[t], Wh, out=rec)
-        a[t] += rec
-        f(a[t], out=hs[t + 1])
+    _forward_loop(a, hs, Wh, activation)
     h = hs[1:].transpose(1, 0, 2).copy()                  # never a view of the cache
     return h, RNNCache(xs, hs, Wx, Wh, activation)
 
@@ -178,14 +227,8 @@ def rnn_backward(dh, cache):
     check_array("dh", dh, shape=(N, T, H), dtype=xs.dtype)
     _, df = get_activation(activation)
     delta = df(hs[1:])                                     # sigma'(a_t) for every t
-    dhs = dh.transpose(1, 0, 2)
-    dprev = np.zeros((N, H), dtype=xs.dtype)               # delta_{t+1} W_hh^T
-    total = np.empty((N, H), dtype=xs.dtype)
-    WhT = np.ascontiguousarray(Wh.T)       # BLAS is faster on it than on the transposed view
-    for t in range(T - 1, -1, -1):
-        np.add(dhs[t], dprev, out=total)
-        delta[t] *= total
-        np.matmul(delta[t], WhT, out=dprev)
+    # Wh^T contiguous: BLAS is faster on it than on the transposed view
+    dprev = _backward_loop(delta, dh.transpose(1, 0, 2), np.ascontiguousarray(Wh.T))
     delta2 = delta.reshape(T * N, H)
     dWx = xs.reshape(T * N, D).T @ delta2
     dWh = hs[:-1].reshape(T * N, H).T @ delta2
