@@ -465,7 +465,7 @@ entry("rnnlib.signals.sum_of_sines", call=signals.sum_of_sines,
 from rnnlib import tasks  # noqa: E402
 
 for _name in ("adding", "multiplication", "temporal_order", "temporal_order_3bit",
-              "permutation", "memorization"):
+              "permutation", "memorization", "selective_copy"):
     entry(f"rnnlib.tasks.{_name}", call=getattr(tasks, _name),
           args=lambda: dict(T=25, batch=3, rng=_rng()),
           ints=dict(T=(tasks.TASKS[_name].min_length, None), batch=(1, None)),
