@@ -5,7 +5,8 @@ and :cite:`pascanu2013` to show that plain gradient descent fails when a target 
 on inputs seen many steps earlier. Every problem is a :class:`Task`: it samples a batch
 from an explicit ``numpy.random.Generator``, and it knows how the papers score a trained
 network. The definitions follow the generators released with :cite:`pascanu2013`
-(github.com/pascanur/trainingRNNs), which reimplement those of :cite:`martens2011`.
+(github.com/pascanur/trainingRNNs), which reimplement those of :cite:`martens2011`;
+selective copying follows the description of :cite:`gu2023`.
 
 Every task returns the same three arrays, ready for the losses of :mod:`rnnlib`:
 
@@ -24,6 +25,7 @@ name                        D      K     target at       trivial error rate
 ``temporal_order_3bit``     6      8     last step       0.875
 ``permutation``             100    100   last step       0.5
 ``memorization`` (copy)     7      5     last 10 steps   :math:`1 - 5^{-10}`
+``selective_copy``          7      5     last 10 steps   :math:`1 - 5^{-10}`
 ==========================  =====  ====  ==============  =============================
 
 Success (:cite:`pascanu2013`, following :cite:`martens2011`): a network solves a task
@@ -35,7 +37,7 @@ below 0.04 on every test sequence, i.e. ``tolerance=0.04**2``; pass it to
 :meth:`Task.errors`.
 
 Used in the chapters "Difficulties of training", "Initialization", "Clipping and
-regularizing" and "LSTM".
+regularizing", "LSTM" and "Linear recurrences".
 """
 import math
 from dataclasses import dataclass
@@ -213,6 +215,41 @@ def memorization(T, batch, rng, dtype=np.float64):
     return x, y, mask
 
 
+def selective_copy(T, batch, rng, dtype=np.float64):
+    r"""Selective copying :cite:`gu2023`: the copy problem with the symbols spread out.
+
+    As :func:`memorization` (the same seven channels, 10 symbols of 5 values, "go" at
+    step T-10 and the 10 symbols to output, in order, at the last 10 steps), except that
+    the symbols sit at 10 distinct random positions of the first T-10 steps, drawn anew
+    for every sequence, with the blank symbol at the other steps. A model that convolves
+    its inputs with a fixed kernel (a linear time-invariant system such as S4 or the LRU)
+    cannot know at which lags to look; :cite:`gu2023` use the task to motivate
+    input-dependent (selective) recurrences. Needs T >= 21; at T = 20 + k there are k
+    blanks among the symbols.
+
+    Returns
+    -------
+    inputs : ndarray, shape (batch, T, 7)
+    targets : ndarray of int, shape (batch, T), symbols in [0, 5) at ``[:, -10:]``
+    mask : ndarray of bool, shape (batch, T), True at the last 10 steps
+    """
+    L = MEMORY_LENGTH
+    T, batch, dtype = _check_sizes("selective_copy", T, batch, 2 * L + 1, rng, dtype)
+    data = rng.integers(0, MEMORY_VALUES, size=(batch, L))
+    # L distinct positions in [0, T - L), in increasing order: the first L of a random
+    # permutation of each row, sorted.
+    positions = np.sort(np.argsort(rng.uniform(size=(batch, T - L)), axis=1)[:, :L], axis=1)
+    symbols = np.full((batch, T), MEMORY_VALUES, dtype=np.int64)   # blank
+    np.put_along_axis(symbols, positions, data, axis=1)
+    symbols[:, T - L] = MEMORY_VALUES + 1                           # go
+    x = _one_hot(symbols, MEMORY_VALUES + 2, dtype)
+    y = np.zeros((batch, T), dtype=np.int64)
+    y[:, T - L:] = data
+    mask = np.zeros((batch, T), dtype=bool)
+    mask[:, T - L:] = True
+    return x, y, mask
+
+
 @dataclass(frozen=True)
 class Task:
     r"""A long-term-dependency problem: a sampler and how the papers score it.
@@ -362,6 +399,12 @@ TASKS = {
         baseline_loss=MEMORY_LENGTH * math.log(MEMORY_VALUES),
         baseline_error=1 - MEMORY_VALUES ** -MEMORY_LENGTH,
         reference="martens2011, pascanu2013"),
+    "selective_copy": Task(
+        "selective_copy", "classification", MEMORY_VALUES + 2, MEMORY_VALUES,
+        2 * MEMORY_LENGTH + 1, selective_copy,
+        baseline_loss=MEMORY_LENGTH * math.log(MEMORY_VALUES),
+        baseline_error=1 - MEMORY_VALUES ** -MEMORY_LENGTH,
+        reference="gu2023"),
 }
 
 _ALIASES = {"copy": "memorization", "addition": "adding"}

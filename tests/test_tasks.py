@@ -137,7 +137,7 @@ def test_regression_baselines_match_monte_carlo(name, rng):
 
 
 @pytest.mark.parametrize("name", ["temporal_order", "temporal_order_3bit", "permutation",
-                                  "memorization"])
+                                  "memorization", "selective_copy"])
 def test_classification_baselines_match_uniform_guessing(name, rng):
     task = TASKS[name]
     x, y, mask = task.sample(30, 20_000, rng)
@@ -177,3 +177,33 @@ def test_prediction_shape_is_checked(rng):
     x, y, mask = task.sample(30, 4, rng)
     with pytest.raises(ValueError, match=r"\(N, T, 4\)"):
         task.error_rate(np.zeros((4, 30, 3)), y, mask)
+
+
+def test_selective_copy_recalls_the_scattered_symbols_in_order(rng):
+    T, N, L = 35, 200, 10
+    task = get_task("selective_copy")
+    x, y, mask = task.sample(T, N, rng)
+    assert np.all(x.sum(axis=2) == 1)                   # one-hot
+    sym = x.argmax(axis=2)
+    assert np.all(sym[:, T - L] == 6) and np.all(sym[:, T - L + 1:] == 5)   # go, blanks
+    assert np.all(mask[:, T - L:]) and mask.sum() == N * L
+    first = sym[:, :T - L]
+    assert np.all((first < 5).sum(axis=1) == L) and not np.any(first == 6)
+    positions = [np.flatnonzero(row < 5) for row in first]
+    for n in range(N):
+        np.testing.assert_array_equal(y[n, T - L:], first[n, positions[n]])
+    # The positions are drawn anew for each sequence, all of them reachable, and not
+    # those of the plain copy task (the first L steps).
+    assert len({tuple(p) for p in positions}) > N // 2
+    assert np.bincount(np.concatenate(positions), minlength=T - L).min() > 0
+    # At the minimal length, T = 2L + 1, one of the first L + 1 steps is blank.
+    xs = task.sample(2 * L + 1, 50, rng)[0].argmax(axis=2)
+    assert np.all((xs[:, :L + 1] == 5).sum(axis=1) == 1) and np.all(xs[:, L + 1] == 6)
+
+
+def test_selective_copy_positions_are_uniform(rng):
+    # Each of the T - L positions holds a symbol with probability L / (T - L).
+    T, L = 30, 10
+    x = get_task("selective_copy").sample(T, 20_000, rng)[0]
+    frequency = (x[:, :T - L, :5].sum(axis=2)).mean(axis=0)
+    assert np.all(np.abs(frequency - L / (T - L)) < 0.015)
