@@ -263,16 +263,19 @@ def inverse_sigmoid_decay(step, k):
 
 
 def token_accuracy(pred, targets, mask):
-    """The fraction of valid target steps where ``pred`` equals ``targets``.
+    r"""The fraction of valid target steps where ``pred`` equals ``targets``,
+    :math:`\sum_{n,t} m_{nt} [\hat y_{nt} = y_{nt}] / \sum_{n,t} m_{nt}`.
 
     Parameters
     ----------
     pred, targets : ndarray of int, shape (N, T)
+        Predicted and true tokens.
     mask : ndarray of bool, shape (N, T)
+        The valid steps; at least one (else the accuracy is undefined: ValueError).
 
     Returns
     -------
-    float
+    float in [0, 1]
     """
     pred, targets, mask = _check_scored("pred", pred, targets, mask)
     if not mask.any():
@@ -281,16 +284,16 @@ def token_accuracy(pred, targets, mask):
 
 
 def sequence_accuracy(pred, targets, mask):
-    """The fraction of sequences whose every valid step is right (exact match).
+    r"""The fraction of sequences whose every valid step is right (exact match),
+    :math:`\frac1N \sum_n \prod_t [\hat y_{nt} = y_{nt} \lor \lnot m_{nt}]`; the
+    padded steps (``mask`` False) do not count, whatever ``pred`` holds there.
 
-    Parameters
-    ----------
-    pred, targets : ndarray of int, shape (N, T)
-    mask : ndarray of bool, shape (N, T)
+    Arguments as for :func:`token_accuracy`: ``pred`` and ``targets`` of int and ``mask``
+    of bool, each of shape (N, T).
 
     Returns
     -------
-    float
+    float in [0, 1]
     """
     pred, targets, mask = _check_scored("pred", pred, targets, mask)
     return float(np.all((pred == targets) | ~mask, axis=1).mean())
