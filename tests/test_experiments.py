@@ -298,6 +298,41 @@ def test_a_bad_tolerance_is_refused(tolerance):
         replace(experiments.EXPERIMENTS["hochreiter"], tolerance=tolerance)
 
 
+def test_gate_bias_sets_the_named_bias_block_after_init():
+    exp = experiments.EXPERIMENTS["hochreiter"]
+    config = replace(exp.configs["LSTM"], gate_bias={"i": -3.0, "o": 0.5})
+    H = exp.hidden_size
+    res = experiments.run_config(exp, config, 0, 1, progress=False)
+    # the independent path: the same model from SequenceModel, its blocks set by hand
+    from rnnlib.models import SequenceModel
+    ref = SequenceModel.for_task(experiments.get_task("adding"), H,
+                                 np.random.default_rng(0), cell="lstm", init=config.init)
+    b = ref.params["b"]
+    assert np.all(b[:H] == 0) and np.all(b[H:2 * H] == config.init["forget_bias"])
+    b[:H], b[2 * H:3 * H] = -3.0, 0.5                  # blocks i, f, o, g
+    plain = experiments.run_config(exp, replace(config, gate_bias={}), 0, 1, progress=False)
+    assert res["loss"] != plain["loss"]
+    # one step of training on the hand-set model gives the run's loss
+    from rnnlib.optim import Adam
+    from rnnlib.train import train
+    rng = np.random.default_rng(0)
+    SequenceModel.for_task(experiments.get_task("adding"), H, rng, cell="lstm",
+                           init=config.init)                # the same draws from rng
+    hist = train(ref, None, Adam(config.lr), experiments._scored_task(exp), 1, T=exp.T,
+                 batch_size=exp.batch_size, clip_norm=config.clip_norm, eval_every=1,
+                 stop_on_success=True, rng=rng, progress=False)
+    assert hist.loss[-1] == res["loss"]
+
+
+@pytest.mark.parametrize("gate_bias, match", [({"x": 1.0}, "gate_bias"),
+                                              ({"i": float("nan")}, "gate_bias"),
+                                              ({"i": "1"}, "gate_bias"),
+                                              ([("i", 1.0)], "gate_bias")])
+def test_a_bad_gate_bias_is_refused(gate_bias, match):
+    with pytest.raises(ValueError, match=match):
+        experiments.Config(cell="lstm", gate_bias=gate_bias)
+
+
 STORED = sorted(BOOK_DATA.glob("*.jsonl"))
 
 
