@@ -26,7 +26,8 @@ import numpy as np
 
 from ._validation import check_array, check_cache, check_sequence_args, check_step_args
 from .activations import sigmoid
-from .gates import exp_scale, gate_projection, sigmoid_from_exponent, tanh_from_exponent
+from .gates import (_gate_projection, _scratch, exp_scale, sigmoid_from_exponent,
+                    tanh_from_exponent)
 
 
 class GRUStepCache(NamedTuple):
@@ -134,7 +135,7 @@ def gru_forward(x, h0, Wx, Wh, b, bhn):
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b, gates=3)
     dtype = x.dtype
     check_array("bhn", bhn, shape=(H,), dtype=dtype)
-    gin, WhT, xa = gate_projection(x, Wx, Wh, b, exp_scale(2 * H, H, dtype))
+    gin, WhT, xa = _gate_projection(x, Wx, Wh, b, exp_scale(2 * H, H, dtype), "gru.gin")
     bhn_col = -2 * bhn[:, None]
     gates = np.empty((T, 3 * H, N), dtype=dtype)                # r, z, n of every step
     hns = np.empty((T, H, N), dtype=dtype)                      # -2 (W_hn^T h_{t-1} + b_hn)
@@ -188,13 +189,24 @@ def gru_backward(dh, cache):
     check_array("dh", dh, shape=(N, T, H), dtype=dtype)
     r, z, n = (gates[:, k * H:(k + 1) * H] for k in range(3))
     # Factors of the travelling gradient dh_t, for every step at once.
-    k_n = (1 - z) * (1 - n * n)                 # da_n = dh_t * k_n
-    k_z = (hs[:, :T].transpose(1, 0, 2) - n) * z * (1 - z)     # da_z = dh_t * k_z
-    k_r = hns * r * (r - 1) / 2                 # da_r = da_n * k_r (hns is -2 hn)
+    # (temporaries in scratch arrays, see rnnlib.gates._scratch)
+    k_n, k_z, k_r, tmp = (_scratch(f"gru.{name}", (T, H, N), dtype)
+                          for name in ("k_n", "k_z", "k_r", "tmp"))
+    np.subtract(1, z, out=tmp)
+    np.multiply(n, n, out=k_n)
+    np.subtract(1, k_n, out=k_n)
+    k_n *= tmp                                  # da_n = dh_t * k_n, (1 - z)(1 - n^2)
+    np.subtract(hs[:, :T].transpose(1, 0, 2), n, out=k_z)
+    k_z *= z
+    k_z *= tmp                                  # da_z = dh_t * k_z, (h_{t-1} - n) z (1 - z)
+    np.multiply(hns, r, out=k_r)
+    np.subtract(r, 1, out=tmp)
+    k_r *= tmp
+    k_r /= 2                                    # da_r = da_n * k_r (hns is -2 hn)
     # Rows [da_n * r, da_r, da_z, da_n] of da[:, t]: the first three multiply W_hh (its
     # blocks taken in the order n, r, z), the last three W_uh (in its own order r, z, n).
     # After the loop da is the matrix (4H, T*N) of the weight-gradient products.
-    da = np.empty((4 * H, T, N), dtype=dtype)
+    da = _scratch("gru.da", (4 * H, T, N), dtype)
     Wh_nrz = np.ascontiguousarray(np.concatenate([Wh[:, 2 * H:], Wh[:, :2 * H]], axis=1))
     dhs = dh.transpose(1, 2, 0)                 # (T, H, N) view
     dh_next = np.zeros((H, N), dtype=dtype)

@@ -34,7 +34,7 @@ import numpy as np
 from ._validation import (check_array, check_bool, check_cache, check_sequence_args,
                           check_step_args)
 from .activations import sigmoid
-from .gates import exp_scale, gate_projection, tanh_from_exponent
+from .gates import _gate_projection, _scratch, exp_scale, tanh_from_exponent
 
 
 class LSTMStepCache(NamedTuple):
@@ -165,7 +165,13 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None, return_cell=False):
     dtype = x.dtype
     if c0 is not None:
         check_array("c0", c0, shape=(N, H), dtype=dtype)
-    gin, WhT, xa = gate_projection(x, Wx, Wh, b, exp_scale(3 * H, H, dtype))
+    # float64: every gate and tanh(c_t) through exp (exp_scale); float32: NumPy's tanh
+    # is about as fast as its exp there, so g and tanh(c_t) call it (fewer passes).
+    exp_tanh = dtype == np.float64
+    scale = exp_scale(3 * H, H, dtype)
+    if not exp_tanh:
+        scale[3 * H:] = 1                                       # g rows: a itself
+    gin, WhT, xa = _gate_projection(x, Wx, Wh, b, scale, "lstm.gin")
     gates = np.empty((T, 4 * H, N), dtype=dtype)                # i, f, o, g of every step
     hs = np.empty((H, T + 1, N), dtype=dtype)                   # hs[:, t] = h_t^T
     cs = np.empty((T + 1, H, N), dtype=dtype)
@@ -173,23 +179,31 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None, return_cell=False):
     hs[:, 0] = h0.T
     cs[0] = 0 if c0 is None else c0.T
     ig = np.empty((H, N), dtype=dtype)
+    exps = slice(None) if exp_tanh else slice(0, 3 * H)         # the rows exp serves
     with np.errstate(over="ignore"):                            # e^m = inf: see exp_scale
         for t in range(T):
             a = gates[t]
             np.matmul(WhT, hs[:, t], out=a)
             np.add(a, gin[:, t], out=a)                         # m = -a (sigmoid), -2a (g)
-            np.exp(a, out=a)
-            np.add(a, 1, out=a)
+            e = a[exps]
+            np.exp(e, out=e)
+            np.add(e, 1, out=e)
             sig, g = a[:3 * H], a[3 * H:]
             np.reciprocal(sig, out=sig)                         # i, f, o = sigma(a)
-            np.divide(2, g, out=g)
-            np.subtract(g, 1, out=g)                            # g = tanh(a)
+            if exp_tanh:
+                np.divide(2, g, out=g)
+                np.subtract(g, 1, out=g)                        # g = tanh(a)
+            else:
+                np.tanh(g, out=g)
             i, f, o = sig[:H], sig[H:2 * H], sig[2 * H:]
             np.multiply(f, cs[t], out=cs[t + 1])
             np.multiply(i, g, out=ig)
             np.add(cs[t + 1], ig, out=cs[t + 1])
-            tc = np.multiply(cs[t + 1], -2, out=tanh_cs[t])
-            tanh_from_exponent(tc, check=False)                 # tanh(c_t)
+            if exp_tanh:
+                tc = np.multiply(cs[t + 1], -2, out=tanh_cs[t])
+                tanh_from_exponent(tc, check=False)             # tanh(c_t)
+            else:
+                tc = np.tanh(cs[t + 1], out=tanh_cs[t])
             np.multiply(o, tc, out=hs[:, t + 1])
     h = hs[:, 1:].transpose(2, 1, 0).copy()                    # never a view of the cache
     cache = LSTMCache(xa, hs, gates, cs, tanh_cs, Wx, Wh)
@@ -238,7 +252,7 @@ def lstm_backward(dh, cache, dc_T=None, return_dc0=False):
     # Factors that multiply the travelling gradients, for every step at once:
     # da_i = dc*g*i(1-i), da_f = dc*c_{t-1}*f(1-f), da_o = dh*tanh(c)*o(1-o),
     # da_g = dc*i*(1-g^2)
-    k = np.empty((T, 4 * H, N), dtype=dtype)
+    k = _scratch("lstm.k", (T, 4 * H, N), dtype)
     sig, dsig = gates[:, :3 * H], k[:, :3 * H]
     np.multiply(sig, sig, out=dsig)
     np.subtract(sig, dsig, out=dsig)                            # s (1 - s)
@@ -249,12 +263,13 @@ def lstm_backward(dh, cache, dc_T=None, return_dc0=False):
     np.multiply(g, g, out=k_g)
     np.subtract(1, k_g, out=k_g)
     k_g *= i
-    dc_from_h = tanh_cs * tanh_cs                               # d c_t / d h_t factor
+    dc_from_h = _scratch("lstm.dc_from_h", tanh_cs.shape, dtype)  # d c_t / d h_t factor
+    np.multiply(tanh_cs, tanh_cs, out=dc_from_h)
     np.subtract(1, dc_from_h, out=dc_from_h)
     dc_from_h *= o
     # The pre-activation gradients go to da[:, t], so that after the loop da is the
     # matrix (4H, T*N) of the weight-gradient products with no copy.
-    da = np.empty((4 * H, T, N), dtype=dtype)
+    da = _scratch("lstm.da", (4 * H, T, N), dtype)
     dhs = dh.transpose(1, 2, 0)                                 # (T, H, N) view
     dh_next = np.zeros((H, N), dtype=dtype)
     dc_next = np.zeros((H, N), dtype=dtype) if dc_T is None else dc_T.T.copy()

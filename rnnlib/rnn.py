@@ -23,6 +23,7 @@ import numpy as np
 
 from ._validation import check_array, check_cache, check_sequence_args, check_step_args
 from .activations import get_activation
+from .gates import _scratch
 
 
 class RNNStepCache(NamedTuple):
@@ -188,7 +189,8 @@ def rnn_forward(x, h0, Wx, Wh, b, activation="tanh"):
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b)
     xs = np.ascontiguousarray(x.transpose(1, 0, 2))        # (T, N, D), time-major
     scale = _input_scale(activation, x.dtype)
-    a = np.matmul(xs.reshape(T * N, D), Wx * scale if scale else Wx).reshape(T, N, H)
+    a = np.matmul(xs.reshape(T * N, D), Wx * scale if scale else Wx,
+                  out=_scratch("rnn.a", (T * N, H), x.dtype)).reshape(T, N, H)
     a += b * scale if scale else b                         # u_t W_uh + b for every t
     hs = np.empty((T + 1, N, H), dtype=x.dtype)            # hs[t] = h_t, hs[0] = h_0
     hs[0] = h0
@@ -226,7 +228,12 @@ def rnn_backward(dh, cache):
     H = Wh.shape[0]
     check_array("dh", dh, shape=(N, T, H), dtype=xs.dtype)
     _, df = get_activation(activation)
-    delta = df(hs[1:])                                     # sigma'(a_t) for every t
+    if activation == "tanh":                               # sigma'(a_t) = 1 - h_t^2
+        delta = _scratch("rnn.delta", (T, N, H), xs.dtype)
+        np.multiply(hs[1:], hs[1:], out=delta)
+        np.subtract(1, delta, out=delta)
+    else:
+        delta = df(hs[1:])                                 # sigma'(a_t) for every t
     # Wh^T contiguous: BLAS is faster on it than on the transposed view
     dprev = _backward_loop(delta, dh.transpose(1, 0, 2), np.ascontiguousarray(Wh.T))
     delta2 = delta.reshape(T * N, H)
