@@ -97,6 +97,8 @@ RETIRED_MATH = [
     (None, r"\\alpha\s*(\\,)?\s*\\Omega", "the weight of Omega is kappa (alpha is the leak rate)"),
     (None, r"U\[-a,\s*a\]", "Glorot's bound is written out (a is the pre-activation)"),
     (None, r"\\mathcal N\(0,\s*s\^2\)", "the Gaussian scale is s_w (s is the ESN's input scaling)"),
+    (["second_order"], r"\\ell(?![A-Za-z])", "the loss is L and its output Hessian nabla^2_y L (ell is a layer index)"),
+    (["difficulties"], r"\\delta(?![A-Za-z])", "the distance to the fixed point is d (delta_t is the error on the pre-activation)"),
     (["linear_recurrences"], r"\\delta_t", "the injected error is e_t (delta_t is the error on the pre-activation)"),
     # g is only the LSTM candidate g_t (the chapters on gated cells).
     ([c for c in (p.stem for p in sorted((ROOT / "book").glob("*.ipynb"))) if c not in ("lstm", "extensions")],
