@@ -40,7 +40,7 @@ Used in the chapters "Difficulties of training", "Initialization", "Clipping and
 regularizing", "LSTM" and "Linear recurrences".
 """
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -233,20 +233,17 @@ def selective_copy(T, batch, rng, dtype=np.float64):
     targets : ndarray of int, shape (batch, T), symbols in [0, 5) at ``[:, -10:]``
     mask : ndarray of bool, shape (batch, T), True at the last 10 steps
     """
+    T, batch, dtype = _check_sizes("selective_copy", T, batch, 2 * MEMORY_LENGTH + 1, rng,
+                                   dtype)
+    x, y, mask = memorization(T, batch, rng, dtype)    # the symbols at steps 0, ..., L-1
     L = MEMORY_LENGTH
-    T, batch, dtype = _check_sizes("selective_copy", T, batch, 2 * L + 1, rng, dtype)
-    data = rng.integers(0, MEMORY_VALUES, size=(batch, L))
     # L distinct positions in [0, T - L), in increasing order: the first L of a random
-    # permutation of each row, sorted.
+    # permutation of each row, sorted. The symbols move there, in order; step L (T > 2L)
+    # is a blank, which fills the first L steps before the move.
     positions = np.sort(np.argsort(rng.uniform(size=(batch, T - L)), axis=1)[:, :L], axis=1)
-    symbols = np.full((batch, T), MEMORY_VALUES, dtype=np.int64)   # blank
-    np.put_along_axis(symbols, positions, data, axis=1)
-    symbols[:, T - L] = MEMORY_VALUES + 1                           # go
-    x = _one_hot(symbols, MEMORY_VALUES + 2, dtype)
-    y = np.zeros((batch, T), dtype=np.int64)
-    y[:, T - L:] = data
-    mask = np.zeros((batch, T), dtype=bool)
-    mask[:, T - L:] = True
+    symbols = x[:, :L].copy()
+    x[:, :L] = x[:, L:L + 1]
+    np.put_along_axis(x, positions[..., None], symbols, axis=1)
     return x, y, mask
 
 
@@ -399,13 +396,10 @@ TASKS = {
         baseline_loss=MEMORY_LENGTH * math.log(MEMORY_VALUES),
         baseline_error=1 - MEMORY_VALUES ** -MEMORY_LENGTH,
         reference="martens2011, pascanu2013"),
-    "selective_copy": Task(
-        "selective_copy", "classification", MEMORY_VALUES + 2, MEMORY_VALUES,
-        2 * MEMORY_LENGTH + 1, selective_copy,
-        baseline_loss=MEMORY_LENGTH * math.log(MEMORY_VALUES),
-        baseline_error=1 - MEMORY_VALUES ** -MEMORY_LENGTH,
-        reference="gu2023"),
 }
+# Selective copying has the sizes, the symbols and hence the baselines of memorization.
+TASKS["selective_copy"] = replace(TASKS["memorization"], name="selective_copy",
+                                  sampler=selective_copy, reference="gu2023")
 
 _ALIASES = {"copy": "memorization", "addition": "adding"}
 

@@ -211,23 +211,30 @@ def test_mingru_params_chrono_sets_the_memories():
 
 
 @pytest.mark.parametrize("kind", ["mingru", "lru"])
-def test_model_gradients_match_finite_differences(kind):
+@pytest.mark.parametrize("task_name,loss,T", [("adding", "mse", 12), ("copy", "softmax", 22)])
+def test_model_gradients_match_finite_differences(kind, task_name, loss, T):
+    # Regression (adding) and classification (copy: softmax on the recall steps).
     rng = np.random.default_rng(10)
-    task = get_task("adding")
-    x, y, m = task.sample(12, 3, rng)
+    task = get_task(task_name)
+    x, y, m = task.sample(T, 3, rng)
+    D, K = task.input_size, task.output_size
     if kind == "mingru":
-        params, fn = lr.mingru_init(2, 4, 1, rng, chrono=10.0), lr.mingru_loss_and_grads
+        params, fn = lr.mingru_init(D, 4, K, rng, chrono=10.0), lr.mingru_loss_and_grads
     else:
-        params, fn = lr.lru_init(2, 3, 1, rng, width=4), lr.lru_loss_and_grads
+        params, fn = lr.lru_init(D, 3, K, rng, width=4, max_phase=np.pi), lr.lru_loss_and_grads
         params["be"] += 0.3          # keep the ReLU pre-activations away from 0
-    loss, grads, out = fn(params, x, y, m)
-    assert set(grads) == set(params) and out.shape == (3, 12, 1)
+    value, grads, out = fn(params, x, y, m, loss=loss)
+    assert set(grads) == set(params) and out.shape == (3, T, K)
+    if loss == "softmax":            # cross-entropy of the scores, summed over the recall steps
+        logp = out - np.log(np.exp(out).sum(axis=-1, keepdims=True))
+        expected = -np.take_along_axis(logp, y[..., None], axis=-1)[..., 0][m].sum() / 3
+        assert abs(value - expected) < 1e-12
     for name, value in params.items():
         def f(z, name=name):
             saved = params[name]
             params[name] = z
             try:
-                return np.array(fn(params, x, y, m)[0])
+                return np.array(fn(params, x, y, m, loss=loss)[0])
             finally:
                 params[name] = saved
         num = numerical_gradient_array(f, value.copy(), np.array(1.0))
@@ -340,35 +347,6 @@ def test_bad_input_is_refused_with_the_argument_name():
         lr.lru_loss_and_grads([1], xs, ys, ms)
     with pytest.raises(ValueError, match="targets must have shape"):
         lr.lru_loss_and_grads(lr.lru_init(2, 3, 1, rng), xs, ys[:1], ms)
-
-
-@pytest.mark.parametrize("kind", ["mingru", "lru"])
-def test_softmax_model_gradients_match_finite_differences(kind):
-    # Classification (the copy task): softmax cross-entropy on the recall steps.
-    rng = np.random.default_rng(16)
-    task = get_task("copy")
-    x, y, m = task.sample(22, 3, rng)
-    if kind == "mingru":
-        params, fn = lr.mingru_init(7, 4, 5, rng, chrono=10.0), lr.mingru_loss_and_grads
-    else:
-        params, fn = lr.lru_init(7, 3, 5, rng, width=4, max_phase=np.pi), lr.lru_loss_and_grads
-        params["be"] += 0.3          # keep the ReLU pre-activations away from 0
-    loss, grads, out = fn(params, x, y, m, loss="softmax")
-    assert set(grads) == set(params) and out.shape == (3, 22, 5)
-    # The loss is the cross-entropy of the scores, summed over the 10 recall steps.
-    logp = out - np.log(np.exp(out).sum(axis=-1, keepdims=True))
-    expected = -np.take_along_axis(logp, y[..., None], axis=-1)[..., 0][m].sum() / 3
-    assert abs(loss - expected) < 1e-12
-    for name, value in params.items():
-        def f(z, name=name):
-            saved = params[name]
-            params[name] = z
-            try:
-                return np.array(fn(params, x, y, m, loss="softmax")[0])
-            finally:
-                params[name] = saved
-        num = numerical_gradient_array(f, value.copy(), np.array(1.0))
-        assert rel_error(grads[name], num) < 1e-6, name
 
 
 @pytest.mark.parametrize("cls", [lr.MinGRUModel, lr.LRUModel])
