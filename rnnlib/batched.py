@@ -33,7 +33,7 @@ import numpy as np
 from ._validation import (ArgumentTypeError, check_array, check_bool, check_cache,
                           check_choice, check_int, check_number, check_optional_number)
 from .activations import get_activation, log_softmax
-from .rnn import _backward_loop, _forward_loop, _input_scale
+from .rnn import _backward_loop, _forward_loop
 
 
 class RNNStackCache(NamedTuple):
@@ -88,9 +88,8 @@ def rnn_forward_stack(x, h0, Wx, Wh, b, activation="tanh"):
     get_activation(activation)
     S, N, T, D, H = _check_stack_args(x, h0, Wx, Wh, b)
     xs = np.ascontiguousarray(x.transpose(0, 2, 1, 3))        # (S, T, N, D)
-    scale = _input_scale(activation, x.dtype)
-    a = np.matmul(xs.reshape(S, T * N, D), Wx * scale if scale else Wx)   # per model
-    a += (b * scale if scale else b)[:, None, :]
+    a = np.matmul(xs.reshape(S, T * N, D), Wx)                 # per model
+    a += b[:, None, :]
     a = np.ascontiguousarray(a.reshape(S, T, N, H).transpose(1, 0, 2, 3))  # (T, S, N, H)
     hs = np.empty((T + 1, S, N, H), dtype=x.dtype)
     hs[0] = h0

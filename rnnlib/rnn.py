@@ -110,36 +110,14 @@ def rnn_step_backward(dnext_h, cache):
     return delta @ Wx.T, delta @ Wh.T, x.T @ delta, prev_h.T @ delta, delta.sum(axis=0)
 
 
-def _input_scale(activation, dtype):
-    """-2 when the loop computes tanh in the exp form (float64, see :func:`_forward_loop`),
-    else 0 (no scaling)."""
-    return -2 if activation == "tanh" and dtype == np.float64 else 0
-
-
 def _forward_loop(a, hs, Wh, activation):
     r"""The time loop of :func:`rnn_forward`, in place: ``hs[t + 1] = f(a[t] + hs[t] Wh)``.
 
-    ``a`` (T, ..., H) holds the input projections plus bias of every step and ``hs``
-    (T+1, ..., H) the states, ``hs[0]`` set; any axes between time and H are batch axes
-    (the sequences, and in :mod:`rnnlib.batched` the models, with ``Wh`` of shape
-    (S, H, H)). For tanh in float64, ``a`` must hold the exponents
-    :math:`m = -2 (u_t W_{uh} + b)` (weights scaled by -2, exact): NumPy's float64 tanh
-    is several times slower than its exp, so the loop computes
-    :math:`\tanh = 2 / (1 + e^{m}) - 1` as the gated cells do (:func:`rnnlib.gates.exp_scale`).
-    ``a`` is overwritten."""
+    ``a`` (T, ..., H) holds the input projections plus bias of every step (overwritten)
+    and ``hs`` (T+1, ..., H) the states, ``hs[0]`` set; any axes between time and H are
+    batch axes (the sequences, and in :mod:`rnnlib.batched` the models, with ``Wh`` of
+    shape (S, H, H))."""
     rec = np.empty(hs.shape[1:], dtype=hs.dtype)
-    if _input_scale(activation, hs.dtype):
-        Wh2 = Wh * -2
-        with np.errstate(over="ignore"):                   # e^m = inf gives tanh = -1
-            for t in range(len(a)):
-                at = a[t]
-                np.matmul(hs[t], Wh2, out=rec)
-                at += rec
-                np.exp(at, out=at)
-                at += 1
-                np.divide(2, at, out=hs[t + 1])
-                np.subtract(hs[t + 1], 1, out=hs[t + 1])
-        return
     f, _ = get_activation(activation)
     for t in range(len(a)):
         np.matmul(hs[t], Wh, out=rec)
@@ -188,10 +166,9 @@ def rnn_forward(x, h0, Wx, Wh, b, activation="tanh"):
     get_activation(activation)
     N, T, D, H = check_sequence_args(x, h0, Wx, Wh, b)
     xs = np.ascontiguousarray(x.transpose(1, 0, 2))        # (T, N, D), time-major
-    scale = _input_scale(activation, x.dtype)
-    a = np.matmul(xs.reshape(T * N, D), Wx * scale if scale else Wx,
+    a = np.matmul(xs.reshape(T * N, D), Wx,                # u_t W_uh for every t
                   out=_scratch("rnn.a", (T * N, H), x.dtype)).reshape(T, N, H)
-    a += b * scale if scale else b                         # u_t W_uh + b for every t
+    a += b
     hs = np.empty((T + 1, N, H), dtype=x.dtype)            # hs[t] = h_t, hs[0] = h_0
     hs[0] = h0
     _forward_loop(a, hs, Wh, activation)
