@@ -33,6 +33,7 @@ import numpy as np
 from ._validation import (ArgumentTypeError, check_array, check_bool, check_cache,
                           check_choice, check_int, check_number, check_optional_number)
 from .activations import get_activation, log_softmax
+from .gates import _scratch
 from .rnn import _backward_loop, _forward_loop
 
 
@@ -86,15 +87,33 @@ def rnn_forward_stack(x, h0, Wx, Wh, b, activation="tanh"):
     cache : RNNStackCache
     """
     get_activation(activation)
-    S, N, T, D, H = _check_stack_args(x, h0, Wx, Wh, b)
-    xs = np.ascontiguousarray(x.transpose(0, 2, 1, 3))        # (S, T, N, D)
-    a = np.matmul(xs.reshape(S, T * N, D), Wx)                 # per model
-    a += b[:, None, :]
-    a = np.ascontiguousarray(a.reshape(S, T, N, H).transpose(1, 0, 2, 3))  # (T, S, N, H)
-    hs = np.empty((T + 1, S, N, H), dtype=x.dtype)
+    _check_stack_args(x, h0, Wx, Wh, b)
+    return _stack_forward(x, h0, Wx, Wh, b, activation, scratch=False)
+
+
+def _stack_forward(x, h0, Wx, Wh, b, activation, scratch):
+    """:func:`rnn_forward_stack` on checked arguments; with ``scratch`` the cache and
+    ``h`` are scratch arrays (:func:`rnnlib.gates._scratch`), valid until the next call:
+    for :func:`train_seeds`, where they never leave the step."""
+    S, N, T, D = x.shape
+    H = Wh.shape[1]
+
+    def new(name, shape):
+        return (_scratch(f"batched.{name}", shape, x.dtype) if scratch
+                else np.empty(shape, dtype=x.dtype))
+
+    xs = new("xs", (S, T, N, D))
+    np.copyto(xs, x.transpose(0, 2, 1, 3))                     # (S, T, N, D)
+    a0 = np.matmul(xs.reshape(S, T * N, D), Wx,                # per model
+                   out=_scratch("batched.a0", (S, T * N, H), x.dtype))
+    a0 += b[:, None, :]
+    a = _scratch("batched.a", (T, S, N, H), x.dtype)
+    np.copyto(a, a0.reshape(S, T, N, H).transpose(1, 0, 2, 3))
+    hs = new("hs", (T + 1, S, N, H))
     hs[0] = h0
     _forward_loop(a, hs, Wh, activation)
-    h = hs[1:].transpose(1, 2, 0, 3).copy()
+    h = new("h", (S, N, T, H))
+    np.copyto(h, hs[1:].transpose(1, 2, 0, 3))
     return h, RNNStackCache(xs, hs, Wx, Wh, activation)
 
 
@@ -117,17 +136,35 @@ def rnn_backward_stack(dh, cache):
     """
     xs, hs, Wx, Wh, activation = check_cache(cache, RNNStackCache, "rnn_forward_stack")
     S, T, N, D = xs.shape
+    check_array("dh", dh, shape=(S, N, T, Wh.shape[1]), dtype=xs.dtype)
+    return _stack_backward(dh, cache, need_dx=True)
+
+
+def _stack_backward(dh, cache, need_dx):
+    """:func:`rnn_backward_stack` on checked arguments (``dx`` is None unless
+    ``need_dx``); the temporaries are scratch arrays."""
+    xs, hs, Wx, Wh, activation = cache
+    S, T, N, D = xs.shape
     H = Wh.shape[1]
-    check_array("dh", dh, shape=(S, N, T, H), dtype=xs.dtype)
-    _, df = get_activation(activation)
-    delta = df(hs[1:])                                         # (T, S, N, H)
+    delta = _scratch("batched.delta", (T, S, N, H), xs.dtype)  # sigma'(a_t)
+    if activation == "tanh":                                   # 1 - h^2, as rnn_backward
+        np.multiply(hs[1:], hs[1:], out=delta)
+        np.subtract(1, delta, out=delta)
+    else:
+        np.copyto(delta, get_activation(activation)[1](hs[1:]))
     dprev = _backward_loop(delta, dh.transpose(2, 0, 1, 3),
                            np.ascontiguousarray(Wh.transpose(0, 2, 1)))
-    delta2 = np.ascontiguousarray(delta.transpose(1, 0, 2, 3)).reshape(S, T * N, H)
-    hs2 = np.ascontiguousarray(hs[:-1].transpose(1, 0, 2, 3)).reshape(S, T * N, H)
+    delta2 = _scratch("batched.delta2", (S, T, N, H), xs.dtype)
+    np.copyto(delta2, delta.transpose(1, 0, 2, 3))
+    delta2 = delta2.reshape(S, T * N, H)
+    hs2 = _scratch("batched.hs2", (S, T, N, H), xs.dtype)
+    np.copyto(hs2, hs[:-1].transpose(1, 0, 2, 3))
+    hs2 = hs2.reshape(S, T * N, H)
     dWx = np.matmul(xs.reshape(S, T * N, D).transpose(0, 2, 1), delta2)
     dWh = np.matmul(hs2.transpose(0, 2, 1), delta2)
-    dx = np.matmul(delta2, Wx.transpose(0, 2, 1)).reshape(S, T, N, D).transpose(0, 2, 1, 3)
+    dx = None
+    if need_dx:
+        dx = np.matmul(delta2, Wx.transpose(0, 2, 1)).reshape(S, T, N, D).transpose(0, 2, 1, 3)
     return dx, dprev, dWx, dWh, delta2.sum(axis=1)
 
 
@@ -164,8 +201,8 @@ def _stack_loss(kind, out, targets, mask):
 def _loss_and_grads(params, kind, activation, x, targets, mask):
     S, N, T, D = x.shape
     H = params["Wh"].shape[1]
-    h, cache = rnn_forward_stack(x, np.zeros((S, N, H), x.dtype), params["Wx"], params["Wh"],
-                                 params["b"], activation)
+    h, cache = _stack_forward(x, np.zeros((S, N, H), x.dtype), params["Wx"], params["Wh"],
+                              params["b"], activation, scratch=True)
     out = _readout_forward(h, params["Wy"], params["by"])
     finite = np.isfinite(out).all(axis=(1, 2, 3))
     if not finite.all():                       # diverged models: no loss, no gradient
@@ -175,7 +212,7 @@ def _loss_and_grads(params, kind, activation, x, targets, mask):
     d2 = dout.reshape(S, N * T, K)
     dh = np.matmul(d2, params["Wy"].transpose(0, 2, 1)).reshape(S, N, T, H)
     dWy = np.matmul(h.reshape(S, N * T, H).transpose(0, 2, 1), d2)
-    _, _, dWx, dWh, db = rnn_backward_stack(dh, cache)
+    _, _, dWx, dWh, db = _stack_backward(dh, cache, need_dx=False)
     grads = {"Wx": dWx, "Wh": dWh, "b": db, "Wy": dWy, "by": d2.sum(axis=1)}
     return loss, grads, out, finite
 
