@@ -173,3 +173,57 @@ def test_a_seed_that_succeeds_leaves_the_stack_at_that_evaluation():
             np.testing.assert_allclose(run["params"][k], params[k], rtol=0, atol=TOL)
         stopped.append(hist.steps < steps)
     assert any(stopped) and not all(stopped), f"the case needs both kinds of seed: {stopped}"
+
+
+# --- scratch arrays (rnnlib.gates._scratch), which the stack and the cells share --------
+
+def _cell_case(model, seed, N=3, T=6, D=2, H=4):
+    rng = np.random.default_rng(seed)
+    G = {"rnn": 1, "lstm": 4, "gru": 3}[model]
+    args = [rng.standard_normal((N, T, D)), 0.3 * rng.standard_normal((N, H)),
+            0.4 * rng.standard_normal((D, G * H)), 0.4 * rng.standard_normal((H, G * H)),
+            0.1 * rng.standard_normal(G * H)]
+    if model == "gru":
+        args.append(0.1 * rng.standard_normal(H))
+    return args, rng.standard_normal((N, T, H))
+
+
+def _arrays(obj):
+    if isinstance(obj, np.ndarray):
+        return [obj]
+    if isinstance(obj, (tuple, list)):
+        return [a for item in obj for a in _arrays(item)]
+    return []
+
+
+@pytest.mark.parametrize("model", ["rnn", "lstm", "gru"])
+def test_scratch_arrays_never_leave_a_call(model):
+    import rnnlib
+    from rnnlib import gates
+    forward, backward = getattr(rnnlib, f"{model}_forward"), getattr(rnnlib, f"{model}_backward")
+    (args_a, dh_a), (args_b, dh_b) = _cell_case(model, 1), _cell_case(model, 2)
+    # Two forward passes before their backward passes (an encoder and a decoder), each
+    # against the same pass run alone on fresh arguments.
+    h_a, cache_a = forward(*args_a)
+    h_b, cache_b = forward(*args_b)
+    grads_a, grads_b = backward(dh_a, cache_a), backward(dh_b, cache_b)
+    for args, dh, h, grads in ((args_a, dh_a, h_a, grads_a), (args_b, dh_b, h_b, grads_b)):
+        h_ref, cache_ref = forward(*args)
+        np.testing.assert_array_equal(h, h_ref)
+        for g, g_ref in zip(grads, backward(dh, cache_ref)):
+            np.testing.assert_array_equal(g, g_ref)
+    pool = list(gates._SCRATCH.arrays.values())
+    assert pool, "the sequence functions use scratch arrays"
+    for out in _arrays((h_a, cache_a, grads_a, h_b, cache_b, grads_b)):
+        assert not any(np.shares_memory(out, s) for s in pool)
+
+
+def test_stack_results_do_not_share_memory_with_scratch_arrays():
+    from rnnlib import gates
+    x, h0, Wx, Wh, b, dh = stack_case()
+    h, cache = batched.rnn_forward_stack(x, h0, Wx, Wh, b)
+    grads = batched.rnn_backward_stack(dh, cache)
+    batched.train_seeds(get_task("temporal_order"), [0, 1], 2, T=10, hidden_size=4)
+    pool = list(gates._SCRATCH.arrays.values())
+    for out in _arrays((h, cache, grads)):
+        assert not any(np.shares_memory(out, s) for s in pool)
