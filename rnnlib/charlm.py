@@ -458,8 +458,8 @@ def _check_prefix(model, prefix):
 
 def next_char_probabilities(model, prefix, temperature=1.0):
     r"""The distribution of the character after ``prefix``,
-    :math:`p_k \propto \exp(s_k / \tau)` for the scores :math:`s` and temperature
-    :math:`\tau`: below 1 it sharpens, above 1 it flattens.
+    :math:`p_k \propto \exp(y_k / \mathcal{T})` for the readout's scores :math:`y` and
+    temperature :math:`\mathcal{T}`: below 1 it sharpens, above 1 it flattens.
 
     Returns
     -------

@@ -1,4 +1,4 @@
-r"""Hessian-free optimisation of the vanilla RNN :cite:`martens2010,martens2011`.
+r"""Hessian-free optimization of the vanilla RNN :cite:`martens2010,martens2011`.
 
 The network is the vanilla RNN of :mod:`rnnlib.rnn` with a linear readout and a loss that
 matches it (the output nonlinearity is folded into the loss):
@@ -6,24 +6,25 @@ matches it (the output nonlinearity is folded into the loss):
 .. math::
 
     h_t = \sigma_h(h_{t-1} W_{hh} + u_t W_{uh} + b_h), \qquad
-    y_t = h_t W_{hy} + b_y, \qquad L = \ell(y, \text{targets}),
+    y_t = h_t W_{hy} + b_y, \qquad L = L(y, \text{targets}),
 
-with :math:`\ell` the mean squared error (``loss="mse"``) or the softmax cross-entropy
+with :math:`L` the mean squared error (``loss="mse"``) or the softmax cross-entropy
 (``loss="softmax"``) of :mod:`rnnlib.losses`. The parameters are a dict
 ``{"Wx", "Wh", "b", "Wy", "by"}`` (the keys of :class:`rnnlib.models.SequenceModel`);
 :func:`pack` and :func:`unpack` flatten them to one vector :math:`\theta` for the
 conjugate-gradient solver.
 
-One Hessian-free step at :math:`\theta` minimises the damped quadratic model
+One Hessian-free step at :math:`\theta` minimizes the damped quadratic model
 
 .. math::
 
-    q(\delta) = g^\top \delta + \tfrac12 \delta^\top (G + \lambda I) \delta
+    q(\delta) = \nabla L^\top \delta + \tfrac12 \delta^\top (G + \lambda I) \delta
         + \tfrac12 \lambda \mu\, \delta^\top J_h^\top H_S J_h \delta
 
-by conjugate gradient, where :math:`g` is the gradient, :math:`G = J^\top H_\ell J` the
+by conjugate gradient, where :math:`\nabla L` is the gradient,
+:math:`G = J^\top (\nabla^2_y L) J` the
 Gauss-Newton matrix (:math:`J` the Jacobian of all outputs :math:`y_t` with respect to
-:math:`\theta`, :math:`H_\ell` the Hessian of the loss with respect to the outputs),
+:math:`\theta`, :math:`\nabla^2_y L` the Hessian of the loss with respect to the outputs),
 :math:`\lambda` the Levenberg-Marquardt damping and the last term the *structural
 damping* of :cite:`martens2011` (:math:`J_h` the Jacobian of the hidden states,
 :math:`H_S = I/N` the Hessian of the penalty
@@ -257,14 +258,14 @@ def r_forward(lin, v):
 
 
 def loss_hessian_product(lin, Ry):
-    r"""Multiply by the Hessian of the loss with respect to the outputs, :math:`H_\ell\,Ry`.
+    r"""Multiply by the Hessian of the loss with respect to the outputs, :math:`\nabla^2_y L\,Ry`.
 
     For the mean squared error over ``count`` unmasked entries
-    :math:`H_\ell = \frac{2}{\text{count}}\,\mathrm{diag}(m)`; for the softmax
+    :math:`\nabla^2_y L = \frac{2}{\text{count}}\,\mathrm{diag}(m)`; for the softmax
     cross-entropy averaged over the batch, per step
-    :math:`H_\ell = \frac{m_{nt}}{N}(\mathrm{diag}(p) - p p^\top)` with
+    :math:`\nabla^2_y L = \frac{m_{nt}}{N}(\mathrm{diag}(p) - p p^\top)` with
     :math:`p = \mathrm{softmax}(y_t)`. Both are positive semi-definite, which makes the
-    Gauss-Newton matrix :math:`J^\top H_\ell J` positive semi-definite.
+    Gauss-Newton matrix :math:`J^\top (\nabla^2_y L) J` positive semi-definite.
 
     Parameters
     ----------
@@ -289,11 +290,11 @@ def gauss_newton_product(lin, v, damping=0.0, structural=0.0):
     .. math::
 
         \big(G + \lambda I + \lambda\mu\, J_h^\top H_S J_h\big) v, \qquad
-        G = J^\top H_\ell J, \quad H_S = I / N,
+        G = J^\top (\nabla^2_y L) J, \quad H_S = I / N,
 
     computed as :func:`r_forward` (:math:`J_h v`, :math:`J v`), then
     :func:`loss_hessian_product`, then the backward passes of the core with
-    :math:`H_\ell J v` as the upstream gradient on the outputs and
+    :math:`(\nabla^2_y L) J v` as the upstream gradient on the outputs and
     :math:`\lambda\mu J_h v / N` added on the hidden states (multiplication by
     :math:`J^\top` and :math:`J_h^\top`). The structural term is the Gauss-Newton
     matrix of the penalty :math:`\frac{1}{2N}\sum_{n,t}\|h_t(\theta+\delta) -
@@ -428,7 +429,7 @@ def conjugate_gradient(A, b, x0=None, max_iters=50, tol=5e-4, store_ratio=1.3):
 
 # --------------------------------------------------------------------------- damping
 def reduction_ratio(actual, predicted):
-    r"""The reduction ratio :math:`\rho = \dfrac{L(\theta + \delta) - L(\theta)}{M(\delta) -
+    r"""The reduction ratio :math:`r = \dfrac{L(\theta + \delta) - L(\theta)}{M(\delta) -
     M(0)}` of :cite:`martens2010`: actual over predicted change of the objective.
 
     Parameters
@@ -457,10 +458,10 @@ def update_damping(damping, rho, lower=0.25, upper=0.75, increase=1.5, decrease=
 
     .. math::
 
-        \lambda \leftarrow \begin{cases} \tfrac32\lambda & \rho < \tfrac14 \\
-        \tfrac23\lambda & \rho > \tfrac34 \\ \lambda & \text{otherwise.}\end{cases}
+        \lambda \leftarrow \begin{cases} \tfrac32\lambda & r < \tfrac14 \\
+        \tfrac23\lambda & r > \tfrac34 \\ \lambda & \text{otherwise.}\end{cases}
 
-    A poor model (small or negative :math:`\rho`) means the step left the region where
+    A poor model (small or negative :math:`r`) means the step left the region where
     the quadratic is trustworthy: damp more, i.e. take shorter, more gradient-like steps.
 
     Parameters
@@ -468,7 +469,7 @@ def update_damping(damping, rho, lower=0.25, upper=0.75, increase=1.5, decrease=
     damping : float
         :math:`\lambda > 0`.
     rho : float
-        The reduction ratio (:func:`reduction_ratio`); ``-inf`` counts as poor.
+        The reduction ratio :math:`r` (:func:`reduction_ratio`); ``-inf`` counts as poor.
     lower, upper : float
         Thresholds, ``lower < upper``.
     increase, decrease : float
@@ -522,17 +523,17 @@ class StepInfo(NamedTuple):
 
 
 class HessianFree:
-    r"""Hessian-free optimisation of a vanilla RNN with a linear readout
+    r"""Hessian-free optimization of a vanilla RNN with a linear readout
     :cite:`martens2010,martens2011`.
 
     Each :meth:`update_on_batch` (named so because, unlike the ``step(params, grads)``
-    of :mod:`rnnlib.optim`, it needs the batch itself, not a gradient): linearise (loss, gradient :math:`g`); run
+    of :mod:`rnnlib.optim`, it needs the batch itself, not a gradient): linearize (loss, gradient :math:`\nabla L`); run
     :func:`conjugate_gradient` on :math:`(G + \lambda I + \lambda\mu J_h^\top H_S J_h)\,
-    \delta = -g` from the previous solution times ``decay``, with :math:`G` (and the
+    \delta = -\nabla L` from the previous solution times ``decay``, with :math:`G` (and the
     structural term) measured on the first ``curvature_size`` sequences of the batch; backtrack over the stored CG
     iterates, going back while the loss of the earlier iterate is lower; accept the step
     if it lowers the loss; set :math:`\lambda` by :func:`update_damping` from the
-    reduction ratio against the undamped model :math:`M(\delta) = g^\top\delta +
+    reduction ratio against the undamped model :math:`M(\delta) = \nabla L^\top\delta +
     \frac12\delta^\top G \delta`.
 
     Parameters
@@ -553,7 +554,7 @@ class HessianFree:
     curvature_size : int, optional
         If given, the Gauss-Newton products use only the first ``curvature_size``
         sequences of each batch, while the gradient, the backtracking and the reduction
-        ratio use all of it: a large batch keeps the noise of :math:`g` and :math:`\rho`
+        ratio use all of it: a large batch keeps the noise of :math:`\nabla L` and :math:`r`
         low, a small one keeps the dozens of products per step cheap
         :cite:`martens2010`. Default: the whole batch.
 

@@ -11,10 +11,10 @@ carries through it (eq. 9 of the paper), in the primer's notation
     \qquad v_{k+1} = \frac{\partial L}{\partial h_{k+1}},
 
 averaged over the sequences of a batch. With row vectors,
-:math:`v\, \partial h_{k+1}/\partial h_k = (v \odot \sigma'(a_{k+1})) W_{hh}^\top`.
+:math:`v\, \partial h_{k+1}/\partial h_k = (v \odot \sigma_h'(a_{k+1})) W_{hh}^\top`.
 
 The gradient is the paper's approximation (eq. 10 and its released code): the
-back-propagated errors :math:`v_{k+1}` and the derivatives :math:`\sigma'(a_{k+1})` are
+back-propagated errors :math:`v_{k+1}` and the derivatives :math:`\sigma_h'(a_{k+1})` are
 held constant, so only the explicit :math:`W_{hh}` is differentiated:
 
 .. math::
@@ -22,7 +22,7 @@ held constant, so only the explicit :math:`W_{hh}` is differentiated:
     \frac{\partial \Omega}{\partial W_{hh}} = \frac{1}{N} \sum_{n,k}
     \frac{2(r_{nk} - 1)}{\|z_{nk} W_{hh}^\top\|\,\|v_{nk}\|}
     \,(z_{nk} W_{hh}^\top)^\top z_{nk},
-    \qquad z = v \odot \sigma'(a), \quad r = \frac{\|z W_{hh}^\top\|}{\|v\|}.
+    \qquad z = v \odot \sigma_h'(a), \quad r = \frac{\|z W_{hh}^\top\|}{\|v\|}.
 
 Steps whose error is (numerically) zero, :math:`\|v\|^2 < 10^{-20}`, are skipped, as in
 the paper's code. The chapter "Clipping and regularizing" uses it with
@@ -56,7 +56,7 @@ def omega(h, dh_total, Wh, activation="tanh"):
         :math:`\Omega`, summed over the transitions :math:`h_k \to h_{k+1}`, k = 1..T-1,
         and averaged over the batch.
     dWh : ndarray, shape (H, H)
-        :math:`\partial \Omega / \partial W_{hh}` with :math:`v` and :math:`\sigma'` held
+        :math:`\partial \Omega / \partial W_{hh}` with :math:`v` and :math:`\sigma_h'` held
         constant (the paper's approximation).
     """
     _, df = get_activation(activation)
@@ -67,7 +67,7 @@ def omega(h, dh_total, Wh, activation="tanh"):
     check_array("dh_total", dh_total, shape=(N, T, H), dtype=h.dtype)
     check_array("Wh", Wh, shape=(H, H), dtype=h.dtype)
     v = dh_total[:, 1:].reshape(-1, H)               # v_{k+1}, k = 1..T-1
-    z = v * df(h[:, 1:]).reshape(-1, H)              # v_{k+1} * sigma'(a_{k+1})
+    z = v * df(h[:, 1:]).reshape(-1, H)              # v_{k+1} * sigma_h'(a_{k+1})
     u = z @ Wh.T                                     # v_{k+1} dh_{k+1}/dh_k
     v2 = (v * v).sum(axis=1)
     keep = v2 >= OMEGA_BOUND

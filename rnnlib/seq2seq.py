@@ -651,7 +651,8 @@ class Seq2Seq(ParameterViews):
         return out if return_scores else out[:2]
 
     def sample_decode(self, source, max_len, rng, temperature=1.0):
-        r"""Decode by sampling every token from :math:`\operatorname{softmax}(s/\tau)`.
+        r"""Decode by sampling every token from :math:`\operatorname{softmax}(y/\mathcal{T})`,
+        the readout's scores :math:`y` at temperature :math:`\mathcal{T}`.
 
         Parameters
         ----------
