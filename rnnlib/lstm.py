@@ -25,7 +25,10 @@ written for reading and the sequence functions for speed:
   that they are (features, T N) matrices without a copy;
 - one ``np.exp`` serves all four gates of a step (``exp_scale``), and one more gives
   :math:`\tanh(c_t) = 2 / (1 + e^{-2 c_t}) - 1`: NumPy's exp is faster than its tanh
-  (1.7 times in float32, 2.3 times in float64 on the machine of ``benchmarks/``).
+  (1.7 times in float32, 2.3 times in float64 on the machine of ``benchmarks/``);
+- the large temporaries (the input projections, the backward factors and the
+  pre-activation gradients of all steps) are scratch arrays kept between calls
+  (``rnnlib.gates._scratch``): a fresh array costs a page fault per 4 KiB page.
 """
 from typing import NamedTuple
 
@@ -165,13 +168,7 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None, return_cell=False):
     dtype = x.dtype
     if c0 is not None:
         check_array("c0", c0, shape=(N, H), dtype=dtype)
-    # float64: every gate and tanh(c_t) through exp (exp_scale); float32: NumPy's tanh
-    # is about as fast as its exp there, so g and tanh(c_t) call it (fewer passes).
-    exp_tanh = dtype == np.float64
-    scale = exp_scale(3 * H, H, dtype)
-    if not exp_tanh:
-        scale[3 * H:] = 1                                       # g rows: a itself
-    gin, WhT, xa = _gate_projection(x, Wx, Wh, b, scale, "lstm.gin")
+    gin, WhT, xa = _gate_projection(x, Wx, Wh, b, exp_scale(3 * H, H, dtype), "lstm.gin")
     gates = np.empty((T, 4 * H, N), dtype=dtype)                # i, f, o, g of every step
     hs = np.empty((H, T + 1, N), dtype=dtype)                   # hs[:, t] = h_t^T
     cs = np.empty((T + 1, H, N), dtype=dtype)
@@ -179,31 +176,23 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None, return_cell=False):
     hs[:, 0] = h0.T
     cs[0] = 0 if c0 is None else c0.T
     ig = np.empty((H, N), dtype=dtype)
-    exps = slice(None) if exp_tanh else slice(0, 3 * H)         # the rows exp serves
     with np.errstate(over="ignore"):                            # e^m = inf: see exp_scale
         for t in range(T):
             a = gates[t]
             np.matmul(WhT, hs[:, t], out=a)
             np.add(a, gin[:, t], out=a)                         # m = -a (sigmoid), -2a (g)
-            e = a[exps]
-            np.exp(e, out=e)
-            np.add(e, 1, out=e)
+            np.exp(a, out=a)
+            np.add(a, 1, out=a)
             sig, g = a[:3 * H], a[3 * H:]
             np.reciprocal(sig, out=sig)                         # i, f, o = sigma(a)
-            if exp_tanh:
-                np.divide(2, g, out=g)
-                np.subtract(g, 1, out=g)                        # g = tanh(a)
-            else:
-                np.tanh(g, out=g)
+            np.divide(2, g, out=g)
+            np.subtract(g, 1, out=g)                            # g = tanh(a)
             i, f, o = sig[:H], sig[H:2 * H], sig[2 * H:]
             np.multiply(f, cs[t], out=cs[t + 1])
             np.multiply(i, g, out=ig)
             np.add(cs[t + 1], ig, out=cs[t + 1])
-            if exp_tanh:
-                tc = np.multiply(cs[t + 1], -2, out=tanh_cs[t])
-                tanh_from_exponent(tc, check=False)             # tanh(c_t)
-            else:
-                tc = np.tanh(cs[t + 1], out=tanh_cs[t])
+            tc = np.multiply(cs[t + 1], -2, out=tanh_cs[t])
+            tanh_from_exponent(tc, check=False)                 # tanh(c_t)
             np.multiply(o, tc, out=hs[:, t + 1])
     h = hs[:, 1:].transpose(2, 1, 0).copy()                    # never a view of the cache
     cache = LSTMCache(xa, hs, gates, cs, tanh_cs, Wx, Wh)
