@@ -201,22 +201,25 @@ def _sequential(a, b, h0):
 def linear_scan_backward(dh, a, h, h0, method="scan"):
     r"""Gradients of the linear recurrence by the reverse-time recurrence of the adjoint.
 
-    With :math:`g_t = \partial L/\partial h_t` the total gradient on :math:`h_t` (what
-    the loss sends directly, ``dh[:, t]``, plus what comes back from step :math:`t+1`),
+    With :math:`e_t` the error the loss injects at :math:`h_t` directly (``dh[:, t]``),
+    the total gradient on :math:`h_t` adds what comes back from step :math:`t+1`,
 
     .. math::
 
-        g_T = \delta_T, \qquad g_t = \bar a_{t+1} \odot g_{t+1} + \delta_t,
+        \frac{\partial L}{\partial h_T} = e_T, \qquad
+        \frac{\partial L}{\partial h_t} = \bar a_{t+1} \odot
+        \frac{\partial L}{\partial h_{t+1}} + e_t,
 
     again a linear recurrence, run backwards in time (and by the same scan). Then
-    :math:`\partial L/\partial b_t = g_t`, :math:`\partial L/\partial a_t = g_t \odot
-    \bar h_{t-1}` and :math:`\partial L/\partial h_0 = \bar a_1 \odot g_1` (the bars are
-    complex conjugates, no-ops for real arrays).
+    :math:`\partial L/\partial b_t = \partial L/\partial h_t`, :math:`\partial L/\partial
+    a_t = \partial L/\partial h_t \odot \bar h_{t-1}` and :math:`\partial L/\partial h_0 =
+    \bar a_1 \odot \partial L/\partial h_1` (the bars are complex conjugates, no-ops for
+    real arrays).
 
     Parameters
     ----------
     dh : ndarray, shape (N, T, H)
-        :math:`\delta_t`, the gradient of the loss on each output state.
+        :math:`e_t`, the error the loss injects at each output state.
     a : ndarray, shape (N, T, H)
     h : ndarray, shape (N, T, H)
         The states returned by the forward pass.
