@@ -2,7 +2,7 @@ r"""The registry of recurrent cells: each cell declared once.
 
 A :class:`Cell` entry states everything the rest of rnnlib needs to know about a cell:
 its step and sequence functions, the names and shapes of its parameters, its
-initialiser, the layout of its gate blocks, its state, its options, and the PyTorch
+initializer, the layout of its gate blocks, its state, its options, and the PyTorch
 module it maps to. :mod:`rnnlib.models`, :mod:`rnnlib.layers`, :mod:`rnnlib.interop`,
 :mod:`rnnlib.analysis` and the parametrised tests read the entries of :data:`CELLS` by
 name and never list the cells again.

@@ -9,7 +9,7 @@ The capstone of the chapter "Extensions", after :cite:`graves2013` and
     u_t = W_e[x_t], \qquad h_t, c_t = \mathrm{LSTM}(u_t, h_{t-1}, c_{t-1}), \qquad
     p(x_{t+1} \mid x_{\le t}) = \operatorname{softmax}(h_t W_{hy} + b_y),
 
-trained to minimise the cross-entropy in nats per character. The math is the functional
+trained to minimize the cross-entropy in nats per character. The math is the functional
 core's: :func:`rnnlib.embedding.word_embedding_forward`, :func:`rnnlib.lstm.lstm_forward` (which takes
 the initial state ``h0``, ``c0``), :func:`rnnlib.affine.temporal_affine_forward`,
 :func:`rnnlib.losses.temporal_softmax_loss` and their backward passes.
@@ -87,7 +87,7 @@ def normalize_text(text, alphabet=ALPHABET):
 
 def load_corpus():
     """The corpus: every topic of ``pydoc_data.topics.topics`` in sorted order,
-    separated by a blank line, normalised by :func:`normalize_text` (about 465,000
+    separated by a blank line, normalized by :func:`normalize_text` (about 465,000
     characters in Python 3.11; license PSF)."""
     from pydoc_data.topics import topics
     return normalize_text("\n\n".join(topics[k].strip("\n") for k in sorted(topics)))
@@ -284,7 +284,7 @@ class CharLM:
         Returns
         -------
         scores : ndarray, shape (N, T, V)
-            Unnormalised log-probabilities of :math:`x_{t+1}`.
+            Unnormalized log-probabilities of :math:`x_{t+1}`.
         state : tuple (h, c)
             The state after the last character, to carry into the next window.
         """

@@ -125,7 +125,7 @@ def unpack(theta, like):
             for k, s, e in zip(PARAM_NAMES, sizes, ends)}
 
 
-# --------------------------------------------------------------- linearisation at theta
+# --------------------------------------------------------------- linearization at theta
 class Linearization(NamedTuple):
     r"""Everything a Hessian-free step needs at the current :math:`\theta` on one batch.
 

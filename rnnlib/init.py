@@ -1,6 +1,6 @@
-r"""Weight initialisers for recurrent networks.
+r"""Weight initializers for recurrent networks.
 
-Matrix initialisers (:func:`gaussian`, :func:`glorot`, :func:`orthogonal`,
+Matrix initializers (:func:`gaussian`, :func:`glorot`, :func:`orthogonal`,
 :func:`identity`, :func:`sparse`, :func:`scale_to_spectral_radius`) and, on top of
 them, :func:`rnn_params`, :func:`lstm_params` and :func:`gru_params`, which return the
 parameter dicts ``{"Wx", "Wh", "b", ...}`` that the sequence functions of :mod:`rnnlib`
@@ -51,7 +51,7 @@ def gaussian(shape, std, rng, dtype=np.float64):
 
 
 def glorot(shape, rng, distribution="uniform", dtype=np.float64):
-    r"""Glorot/Xavier initialisation :cite:`glorot2010`.
+    r"""Glorot/Xavier initialization :cite:`glorot2010`.
 
     Keeps the variance of activations and gradients roughly constant from layer to layer:
     :math:`\mathrm{Var}(W_{ij}) = 2 / (\text{fan}_\text{in} + \text{fan}_\text{out})`.

@@ -31,7 +31,7 @@ backward on each group. No masked variant of the math is needed, and a padded st
 change neither the state nor a loss that ignores it. :class:`Bidirectional` reverses
 each sequence within its valid length (:cite:`schuster1997`).
 
-Parameters are initialised as in Keras: Glorot-uniform input weights
+Parameters are initialized as in Keras: Glorot-uniform input weights
 :cite:`glorot2010`, orthogonal recurrent blocks :cite:`saxe2014` (:mod:`rnnlib.init`),
 zero biases except the LSTM's forget gate (``forget_bias=1``, :cite:`jozefowicz2015`).
 Randomness comes from the ``seed`` of a layer or the ``rng`` given to :meth:`Layer.build`.
@@ -131,7 +131,7 @@ class Layer:
     Parameters
     ----------
     seed : int, optional
-        Seed of the initialisation; without it, :meth:`build` uses the ``rng`` it is
+        Seed of the initialization; without it, :meth:`build` uses the ``rng`` it is
         given (a :class:`Sequential` passes its own) or fresh entropy.
     dtype : {numpy.float64, numpy.float32}
         Dtype of the parameters; inputs must share it.
@@ -249,14 +249,14 @@ class Layer:
 
 class _Recurrent(Layer):
     """Shared machinery of the recurrent layers, driven by the cell registry
-    (:mod:`rnnlib.cells`): a subclass names its ``cell`` and its initialiser defaults;
+    (:mod:`rnnlib.cells`): a subclass names its ``cell`` and its initializer defaults;
     masks by length groups, ``return_sequences``, the initial and final state, the
     stateful mode and the gradients live here once."""
 
     input_ndims = (3,)
     #: the registry key of the cell (see :data:`rnnlib.cells.CELLS`)
     cell_name = None
-    #: keyword arguments of the cell's initialiser that the layer fixes (Keras' defaults)
+    #: keyword arguments of the cell's initializer that the layer fixes (Keras' defaults)
     init_defaults = {}
 
     def __init__(self, units, return_sequences=False, return_state=False, stateful=False,
@@ -572,7 +572,7 @@ class Bidirectional(_Container):
     ----------
     layer : SimpleRNN, LSTM or GRU
         An unbuilt layer; two fresh copies of it are made (``forward_layer`` and
-        ``backward_layer``), initialised one after the other from one generator.
+        ``backward_layer``), initialized one after the other from one generator.
     merge : {"concat", "sum"}
     seed : int, optional
         Defaults to the seed of ``layer``.

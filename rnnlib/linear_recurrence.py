@@ -7,7 +7,7 @@ A recurrence whose new state is an element-wise affine function of the old one,
     h_t = a_t \odot h_{t-1} + b_t, \qquad t = 1, \dots, T,
 
 where :math:`a_t` and :math:`b_t` may depend on the inputs but not on the state, can be
-computed in :math:`\lceil \log_2 T \rceil` vectorised passes instead of :math:`T`
+computed in :math:`\lceil \log_2 T \rceil` vectorized passes instead of :math:`T`
 sequential steps, because the composition of affine maps is associative
 (:func:`linear_scan`). Two recent recurrent networks are built on it:
 
@@ -17,8 +17,8 @@ sequential steps, because the composition of affine maps is associative
   (:func:`mingru_forward`, :func:`mingru_backward`);
 * the linear recurrent unit (LRU) :cite:`orvieto2023`: a diagonal complex linear
   recurrence :math:`h_t = \lambda \odot h_{t-1} + \gamma \odot (u_t B)`,
-  :math:`y_t = \mathrm{Re}(h_t C) + u_t D`, with the stable exponential parametrisation
-  :math:`\lambda = \exp(-e^{\nu} + i e^{\theta})` and the normalisation
+  :math:`y_t = \mathrm{Re}(h_t C) + u_t D`, with the stable exponential parametrization
+  :math:`\lambda = \exp(-e^{\nu} + i e^{\theta})` and the normalization
   :math:`\gamma = \sqrt{1 - |\lambda|^2}` (:func:`lru_forward`, :func:`lru_backward`).
 
 Row vectors and batch-first arrays as in the rest of :mod:`rnnlib`: inputs
@@ -67,7 +67,7 @@ class LRUCache(NamedTuple):
     h0: np.ndarray        #: (N, H) complex initial state
     p: np.ndarray         #: (N, T, H) complex input projections u_t B
     lam: np.ndarray       #: (H,) complex eigenvalues
-    gamma: np.ndarray     #: (H,) normalisation
+    gamma: np.ndarray     #: (H,) normalization
     e_nu: np.ndarray      #: (H,) exp(nu)
     nu: np.ndarray
     theta: np.ndarray
@@ -153,7 +153,7 @@ def linear_scan(a, b, h0):
     work-efficient variant is Blelloch's :cite:`blelloch1990`, the use for linear RNNs
     :cite:`martin2018`): in pass :math:`k = 1, 2, 4,
     \dots` every step is composed with the one :math:`k` steps earlier. After
-    :math:`\lceil \log_2 T \rceil` vectorised passes over the whole (N, T, H) array (work
+    :math:`\lceil \log_2 T \rceil` vectorized passes over the whole (N, T, H) array (work
     :math:`O(T \log T)`) step :math:`t` holds the composition of steps 1 to :math:`t`.
     The initial state is folded into the first step, :math:`b_1 \leftarrow a_1 \odot
     h_0 + b_1`.
@@ -355,7 +355,7 @@ def mingru_params(input_size, hidden_size, rng, chrono=None, dtype=np.float64):
     default), ``bh = 0``. The gate bias sets the memory of the untrained network: unit
     :math:`j` keeps a fraction :math:`1 - z \approx 1 - \sigma(b_{z,j})` of its state
     per step. ``chrono=None`` draws ``bz`` like the weights (:math:`z \approx 1/2`, a
-    memory of a few steps); ``chrono=T_max`` uses the chrono initialisation of
+    memory of a few steps); ``chrono=T_max`` uses the chrono initialization of
     :cite:`tallec2018`, :math:`b_z = -\log U[1, T_\text{max}]`, memories spread
     between 1 and about :math:`T_\text{max}` steps.
 
@@ -389,7 +389,7 @@ def mingru_params(input_size, hidden_size, rng, chrono=None, dtype=np.float64):
 
 def lru_eigenvalues(nu, theta):
     r"""The diagonal recurrence :math:`\lambda = \exp(-e^{\nu} + i e^{\theta})` and the
-    normalisation :math:`\gamma = \sqrt{1 - |\lambda|^2}` :cite:`orvieto2023`.
+    normalization :math:`\gamma = \sqrt{1 - |\lambda|^2}` :cite:`orvieto2023`.
 
     :math:`|\lambda| = \exp(-e^{\nu}) < 1` for every real :math:`\nu` (in floating point
     as long as :math:`e^{\nu}` is not below the rounding of 1, i.e. :math:`\nu >
@@ -420,7 +420,7 @@ def _eigenvalues(nu, theta):
 
 def lru_ring_init(hidden_size, rng, r_min=0.0, r_max=1.0, max_phase=2 * np.pi,
                   dtype=np.float64):
-    r"""The ring initialisation of :cite:`orvieto2023`: :math:`\lambda` uniform on the
+    r"""The ring initialization of :cite:`orvieto2023`: :math:`\lambda` uniform on the
     ring :math:`r_\text{min} \le |\lambda| \le r_\text{max}` (uniform in area), with
     phase uniform in :math:`[0, \text{max\_phase}]`.
 
@@ -473,7 +473,7 @@ def lru_forward(x, h0, nu, theta, B_re, B_im, C_re, C_im, D, method="scan"):
     |\lambda|^2}` (:func:`lru_eigenvalues`), :math:`B = B_\text{re} + i B_\text{im}` and
     :math:`C = C_\text{re} + i C_\text{im}`. The state is complex; every parameter is
     real. :cite:`orvieto2023` train :math:`\log \gamma` as a parameter of its own
-    initialised at this value; here :math:`\gamma` follows :math:`\nu`.
+    initialized at this value; here :math:`\gamma` follows :math:`\nu`.
 
     Parameters
     ----------

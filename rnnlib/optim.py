@@ -50,7 +50,7 @@ def _state_dict(optimizer, fields, slots):
 
 
 def _load_state_dict(optimizer, state, fields, slots):
-    """Re-initialise ``optimizer`` from the stored hyperparameters (so the constructor's
+    """Re-initialize ``optimizer`` from the stored hyperparameters (so the constructor's
     checks apply) and return the stored slots by name."""
     for k in fields:
         if f"hyper.{k}" not in state:

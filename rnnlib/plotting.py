@@ -43,7 +43,7 @@ def draw_unrolled(ax, T, inputs=None, outputs=None, title=None):
     r"""Draw the vanilla RNN unrolled in time on ``ax``.
 
     One column per step t: the input :math:`u_t` at the bottom, the hidden state
-    :math:`h_t` in the middle and the output :math:`y_t` on top, joined by arrows labelled
+    :math:`h_t` in the middle and the output :math:`y_t` on top, joined by arrows labeled
     with the weights :math:`W_{uh}`, :math:`W_{hh}` and :math:`W_{hy}` that every step
     shares; :math:`h_0` sits on the left.
 
@@ -121,7 +121,7 @@ def plot_state_heatmap(ax, h, title="Hidden states over time", cmap="RdBu_r",
         :func:`rnnlib.rnn.rnn_forward`).
     title : str
     cmap : str
-        A diverging colormap centred on 0 suits tanh units.
+        A diverging colormap centered on 0 suits tanh units.
     colorbar_label : str
 
     Returns
@@ -161,7 +161,7 @@ def plot_state_heatmap(ax, h, title="Hidden states over time", cmap="RdBu_r",
 # ("box:...", "gate:...", "op:mul", "op:add", "arrow", "error:s:k", "highway", ...), so
 # a test (or a reader) can find the parts of a figure again.
 
-#: The colour of the gradient highway (the LSTM's cell state, the GRU's z-path).
+#: The color of the gradient highway (the LSTM's cell state, the GRU's z-path).
 HIGHWAY_COLOR = PALETTE[3]
 
 
@@ -185,7 +185,7 @@ def _check_title(title):
 
 
 def _box(ax, x, y, text, color, w=0.5, h=0.36, gid="box", fontsize=11, alpha=0.2):
-    """A rounded box centred on (x, y) with ``text`` in it."""
+    """A rounded box centered on (x, y) with ``text`` in it."""
     from matplotlib.patches import FancyBboxPatch
 
     patch = FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03",
@@ -394,7 +394,7 @@ def draw_gru_cell(ax, title=None, highway=True):
 
 
 def _step_colors(n):
-    """``n`` distinct colours, one per time step: the palette, or viridis beyond it."""
+    """``n`` distinct colors, one per time step: the palette, or viridis beyond it."""
     if n <= len(PALETTE):
         return list(PALETTE[:n])
     from matplotlib import colormaps
@@ -411,7 +411,7 @@ def draw_bptt(ax, T, truncate=None, title=None, legend=True):
     a loss :math:`L_t` over each :math:`h_t`. The error that :math:`L_t` injects at step
     :math:`t` travels back through :math:`h_{t-1}, h_{t-2}, \dots` (each arrow one
     multiplication by the Jacobian :math:`\partial h_k/\partial h_{k-1}`); every source
-    :math:`t` gets its own colour and its own lane under the states, so the figure shows
+    :math:`t` gets its own color and its own lane under the states, so the figure shows
     that :math:`\partial L/\partial h_k = \sum_{t \ge k}` (the errors of the lanes that
     reach :math:`h_k`).
 
@@ -426,13 +426,13 @@ def draw_bptt(ax, T, truncate=None, title=None, legend=True):
         of them, down to :math:`h_0`).
     title : str, optional
     legend : bool
-        Add a legend "error from L_t" per colour (default True).
+        Add a legend "error from L_t" per color (default True).
 
     Returns
     -------
     ax : matplotlib Axes
         The arrow of the error from source ``t`` into state ``k`` has the gid
-        ``"error:t:k"`` and the colour of ``t``.
+        ``"error:t:k"`` and the color of ``t``.
     """
     from matplotlib.lines import Line2D
 
@@ -614,7 +614,7 @@ def draw_esn(ax, rng, n_inputs=1, n_reservoir=12, n_outputs=1, density=0.2, titl
     density = check_number("density", density, low=0, high=1, low_open=True)
     _check_title(title)
     res_col, trained = PALETTE[0], PALETTE[1]
-    # reservoir units scattered in an ellipse centred on (4, 2)
+    # reservoir units scattered in an ellipse centered on (4, 2)
     angle = rng.uniform(0, 2 * np.pi, n_reservoir)
     radius = np.sqrt(rng.uniform(0.05, 1, n_reservoir))
     pos = np.column_stack([4 + 1.7 * radius * np.cos(angle), 2 + 1.5 * radius * np.sin(angle)])

@@ -13,7 +13,7 @@ The encoder-decoder
 -------------------
 :class:`Seq2Seq` is the model of :cite:`sutskever2014` and :cite:`cho2014` built from the
 layers: an encoder ``Embedding -> LSTM`` (or GRU, SimpleRNN) reads the source
-:math:`x_1, \dots, x_S` and its final state :math:`(h_S, c_S)` initialises a decoder
+:math:`x_1, \dots, x_S` and its final state :math:`(h_S, c_S)` initializes a decoder
 ``Embedding -> LSTM -> Dense`` that models
 
 .. math::
@@ -408,7 +408,7 @@ class Seq2Seq(ParameterViews):
     rng : numpy.random.Generator, optional
         Draws the coin flips of scheduled sampling (needed when ``sampling_prob > 0``).
     seed : int
-        Seeds the initialisation (the layers are built in the order of ``params``).
+        Seeds the initialization (the layers are built in the order of ``params``).
     dtype : {numpy.float64, numpy.float32}
 
     Attributes
