@@ -283,7 +283,7 @@ def train_seeds(task, seeds, steps, *, T, hidden_size, activation="tanh", init=N
     Returns
     -------
     list of dict, one per seed in the order given: ``params`` (the model's parameters,
-    the keys of :attr:`SequenceModel.params`), ``history`` (:class:`rnnlib.train.History`;
+    the keys of ``SequenceModel.params``), ``history`` (:class:`rnnlib.train.History`;
     ``time`` is the time of the whole stack), ``diverged`` (bool).
     """
     from .models import SequenceModel
