@@ -12,15 +12,17 @@ on a loaded machine) it measures:
 * ``transcendental``: the ``np.exp`` / ``np.tanh`` calls of the pass alone, on arrays of
   the sizes the time loop gives them (T calls each), i.e. what NumPy's exp and tanh cost
   however the code is arranged;
-* ``calls``: the other NumPy calls of the time loops (slicing and element-wise) (``CALLS``, counted in the code of
-  rnnlib.rnn, lstm, gru) times the cost of one ufunc call on a one-element array: the
-  price of issuing them one by one from Python, whatever their size.
+* ``passes``: the other element-wise NumPy calls of the time loops (``PASSES``, counted
+  in the code of rnnlib.rnn, lstm, gru), each timed as one ``np.add`` into a
+  preallocated array of its size: the price of one call and one pass over the array
+  per operation of a step;
+* the minor page faults per call (first touches of fresh memory, ``getrusage``).
 
-``floor + transcendental + calls`` is a bound for any NumPy implementation that issues
+``floor + transcendental + passes`` is a bound for any NumPy implementation that issues
 one call per operation of a step as rnnlib does; ``rest = rnnlib - that`` is what the
-passes over the arrays (memory traffic), the work outside the loop (the backward
-factors for all steps, copies and transposes, allocation and page faults, argument
-checks) add. The ratios are over the floor, as the targets (3x at S0, 1.5x at S1, S2).
+work outside the loop (the backward factors for all steps, copies and transposes,
+allocation and the page faults of fresh arrays, argument checks) and the cache misses
+of the loop add. The ratios are over the floor, as the targets (3x at S0, 1.5x at S1, S2).
 """
 import json
 import os
@@ -32,13 +34,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import bench  # noqa: E402  (the shapes, the inputs and the GEMM floor)
 
-#: NumPy calls per time step other than the recurrent matrix product and the exp / tanh
-#: calls, from the loops of rnnlib: (model, dtype, "fwd") or (model, "bwd") -> count; the
-#: backward pass adds its loop to the forward's.
-CALLS = {
-    ("rnn", "float32", "fwd"): 1, ("rnn", "float64", "fwd"): 1, ("rnn", "bwd"): 2,
-    ("lstm", "float32", "fwd"): 13, ("lstm", "float64", "fwd"): 13, ("lstm", "bwd"): 7,
-    ("gru", "float32", "fwd"): 12, ("gru", "float64", "fwd"): 12, ("gru", "bwd"): 7,
+#: The NumPy calls of one time step other than the recurrent matrix product and the
+#: exp / tanh calls, from the loops of rnnlib, as the sizes of their arrays in units of
+#: H N (e.g. 4 for the LSTM's four gate blocks): (model, "fwd") or (model, "bwd") -> list.
+#: The backward pass adds its loop to the forward's.
+PASSES = {
+    ("rnn", "fwd"): [1], ("rnn", "bwd"): [1, 1],
+    ("lstm", "fwd"): [4, 4, 3] + [1] * 10, ("lstm", "bwd"): [1, 1, 1, 2, 1, 1, 1],
+    ("gru", "fwd"): [2, 2, 2] + [1] * 9, ("gru", "bwd"): [1] * 7,
 }
 
 
@@ -82,8 +85,11 @@ def row(model, dtype, shape, repeats):
             for (f, a), o in zip(arrays, outs):
                 f(a, out=o)
 
-    one, out1 = np.ones(1, dtype), np.empty(1, dtype)
-    per_call = cpu_min(lambda: [np.add(one, one, out=out1) for _ in range(1000)], repeats) / 1000
+    def one_pass(m):     # the time of one element-wise call on an array of m H N entries
+        a, b, c = (rng.uniform(-1, 1, m * H * N).astype(dtype) for _ in range(3))
+        return cpu_min(lambda: [np.add(a, b, out=c) for _ in range(100)], repeats) / 100
+
+    pass_time = {m: one_pass(m) for m in {m for v in PASSES.values() for m in v}}
     result = []
     with np.errstate(over="ignore"):
         t_exp = cpu_min(transcendental, repeats)
@@ -96,13 +102,14 @@ def row(model, dtype, shape, repeats):
                 backward(dh, cache)
 
         t = cpu_min(run, repeats)
+        faults = bench.page_faults_per_call(run)
         floor = cpu_min(floors[pass_name], repeats)
-        n_calls = T * (CALLS[(model, dtype, "fwd")] + (CALLS[(model, "bwd")] if bwd else 0))
-        calls = n_calls * per_call
-        bound = floor + t_exp + calls
+        sizes = PASSES[(model, "fwd")] + (PASSES[(model, "bwd")] if bwd else [])
+        passes = T * sum(pass_time[m] for m in sizes)
+        bound = floor + t_exp + passes
         result.append({"model": model, "dtype": dtype, "shape": shape, "pass": pass_name,
                        "rnnlib_s": t, "floor_s": floor, "transcendental_s": t_exp,
-                       "calls": n_calls, "per_call_s": per_call, "calls_s": calls,
+                       "calls": T * len(sizes), "passes_s": passes, "faults_per_call": faults,
                        "rest_s": t - bound, "ratio": t / floor, "bound_ratio": bound / floor,
                        "target": bench.TARGETS["floor"][shape]})
     return result
@@ -120,8 +127,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
         p.error("run with OPENBLAS_NUM_THREADS=1 (the decomposition is for one thread)")
-    print(f"{'row':24} {'rnnlib':>8} {'floor':>8} {'exp/tanh':>8} {'calls':>12} {'rest':>8} | "
-          f"{'/floor':>6} {'bound/floor':>11} target   (ms, min CPU time of {a.repeats})")
+    print(f"{'row':24} {'rnnlib':>8} {'floor':>8} {'exp/tanh':>8} {'passes (calls)':>15} {'rest':>8} | "
+          f"{'/floor':>6} {'bound/floor':>11} target faults  (ms, min CPU time of {a.repeats})")
     rows = []
     for model in a.models:
         for dtype in a.dtypes:
@@ -129,11 +136,11 @@ def main(argv=None):
                 for r in row(model, dtype, shape, a.repeats):
                     rows.append(r)
                     ms = {k: 1e3 * r[k] for k in ("rnnlib_s", "floor_s", "transcendental_s",
-                                                  "calls_s", "rest_s")}
+                                                  "passes_s", "rest_s")}
                     print(f"{model:4} {dtype:7} {shape} {r['pass']:7} {ms['rnnlib_s']:8.2f} "
                           f"{ms['floor_s']:8.2f} {ms['transcendental_s']:8.2f} "
-                          f"{ms['calls_s']:6.2f} ({r['calls']:4}) {ms['rest_s']:8.2f} | "
-                          f"{r['ratio']:6.2f} {r['bound_ratio']:11.2f} {r['target']:6.1f}"
+                          f"{ms['passes_s']:8.2f} ({r['calls']:4}) {ms['rest_s']:8.2f} | "
+                          f"{r['ratio']:6.2f} {r['bound_ratio']:11.2f} {r['target']:6.1f} {r['faults_per_call']:6.0f}"
                           + ("  ABOVE" if r["ratio"] > r["target"] else ""), flush=True)
     if a.out:
         with open(a.out, "w") as f:
