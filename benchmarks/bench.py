@@ -217,6 +217,66 @@ def gemm_floor(model, dtype_name, shape, seed=0):
     return {"fwd": forward, "fwd+bwd": forward_backward}
 
 
+#: The element-wise NumPy calls of one time step of rnnlib's loops, other than the
+#: recurrent matrix product and exp / tanh, as the sizes of their arrays in units of
+#: H N (4: the LSTM's four gate blocks), counted in rnnlib.rnn, lstm and gru:
+#: (model, "fwd") or (model, "bwd") -> list; the backward pass adds its loop.
+LOOP_PASSES = {
+    ("rnn", "fwd"): [1], ("rnn", "bwd"): [1, 1],
+    ("lstm", "fwd"): [4, 4, 3] + [1] * 10, ("lstm", "bwd"): [1, 1, 1, 2, 1, 1, 1],
+    ("gru", "fwd"): [2, 2, 2] + [1] * 9, ("gru", "bwd"): [1] * 7,
+}
+
+
+def transcendental_calls(model, N, H):
+    """The exp / tanh calls of one forward step: list of (NumPy function name, entries)."""
+    if model == "rnn":
+        return [("tanh", N * H)]
+    if model == "lstm":
+        return [("exp", 4 * H * N), ("exp", H * N)]
+    return [("exp", 2 * H * N), ("exp", H * N)]          # gru
+
+
+def limit_parts(model, dtype_name, shape, seed=0):
+    """What the time above the GEMM floor is made of, as {pass: {part: callable}}:
+    ``transcendental``, the exp / tanh calls of the pass alone (T calls each, on arrays
+    of the sizes the loop gives them), and ``passes``, the loops' other element-wise
+    calls (:data:`LOOP_PASSES`), each one ``np.add`` into a preallocated array of its
+    size. floor + transcendental + passes bounds any NumPy code that issues one call per
+    operation of a step as rnnlib does; what rnnlib takes beyond it is work outside the
+    loops, page faults of fresh arrays and cache misses (``benchmarks/limits.py``)."""
+    import numpy as np
+    np_dtype = np.dtype(dtype_name)
+    N, T, D, H = shape
+    rng = np.random.default_rng(seed)
+    trans = [(getattr(np, f), rng.uniform(-1, 1, n).astype(np_dtype))
+             for f, n in transcendental_calls(model, N, H)]
+    touts = [np.empty_like(a) for _, a in trans]
+    sizes = {m for v in LOOP_PASSES.values() for m in v}
+    arrays = {m: [rng.uniform(-1, 1, m * H * N).astype(np_dtype) for _ in range(3)]
+              for m in sizes}
+
+    def transcendental():
+        with np.errstate(over="ignore"):
+            for _ in range(T):
+                for (f, a), o in zip(trans, touts):
+                    f(a, out=o)
+
+    def passes_of(ms):
+        calls = [arrays[m] for m in ms]
+
+        def run():
+            for _ in range(T):
+                for a, b, c in calls:
+                    np.add(a, b, out=c)
+        return run
+
+    fwd = LOOP_PASSES[(model, "fwd")]
+    return {"fwd": {"transcendental": transcendental, "passes": passes_of(fwd)},
+            "fwd+bwd": {"transcendental": transcendental,
+                        "passes": passes_of(fwd + LOOP_PASSES[(model, "bwd")])}}
+
+
 def cache_nbytes(cache, params):
     """Bytes of the arrays in a cache, not counting the parameters (owned by the caller)."""
     import numpy as np
@@ -273,9 +333,10 @@ def child_rnnlib(spec):
     h, cache = fwd()
     dx = fwdbwd()[0]
     floors = gemm_floor(model, dtype, shape, spec["seed"])
+    parts = limit_parts(model, dtype, shape, spec["seed"])
     out = {"times_s": {}, "faults_per_call": {}}
     for pass_name, fn in (("fwd", fwd), ("fwd+bwd", fwdbwd)):
-        t = interleaved({"rnnlib": fn, "floor": floors[pass_name]},
+        t = interleaved({"rnnlib": fn, "floor": floors[pass_name], **parts[pass_name]},
                         spec["repeats"], spec["warmup"], spec["min_time"])
         out["times_s"][pass_name] = t
         out["faults_per_call"][pass_name] = page_faults_per_call(fn)
@@ -461,6 +522,9 @@ def summarize_row(threads, model, dtype, shape, pass_name, results):
     for out in results["rnnlib"]:
         times["rnnlib"] += out["times_s"][pass_name]["rnnlib"]
         times["floor"] += out["times_s"][pass_name]["floor"]
+    for part in ("transcendental", "passes"):   # the decomposition (absent in old files)
+        if all(part in out["times_s"][pass_name] for out in results["rnnlib"]):
+            times[part] = [t for out in results["rnnlib"] for t in out["times_s"][pass_name][part]]
     for out in results["torch"]:
         times["torch"] += out["times_s"][pass_name]["torch"]
     onednn_used = any(out["onednn_used"] for out in results["torch"])
@@ -476,6 +540,8 @@ def summarize_row(threads, model, dtype, shape, pass_name, results):
     ratios = {"torch": med["rnnlib"] / med["torch"],
               "torch_nodnn": med["rnnlib"] / med["torch_nodnn"],
               "floor": med["rnnlib"] / med["floor"]}
+    if "passes" in med:     # (floor + exp/tanh + one pass per operation) / floor
+        ratios["bound"] = (med["floor"] + med["transcendental"] + med["passes"]) / med["floor"]
     tf = target_floor(shape)
     meets = {"floor": None if tf is None else ratios["floor"] <= tf,
              "torch_nodnn": ratios["torch_nodnn"] <= TARGETS["torch_nodnn"]}
@@ -518,12 +584,15 @@ def row_line(row):
             f"{fmt_ms(s['rnnlib']):>24} | {fmt_ms(s['torch']):>24} | {nodnn:>24} | "
             f"{fmt_ms(s['floor']):>24} | {r['torch']:5.2f} | "
             f"{r['torch_nodnn']:5.2f}{mark(m['torch_nodnn']):6} | "
-            f"{r['floor']:5.2f}{mark(m['floor']):6}" + ("" if row["same_result"] else "  RESULTS DIFFER"))
+            f"{r['floor']:5.2f}{mark(m['floor']):6}"
+            + (f" | {r['bound']:5.2f}" if "bound" in r else "")
+            + ("" if row["same_result"] else "  RESULTS DIFFER"))
 
 
 TABLE_HEADER = (f"{'model':5} {'dtype':7} {'shape':5} {'pass':7} | {'rnnlib ms [min-max]':>24} | "
                 f"{'torch ms [min-max]':>24} | {'torch no oneDNN ms':>24} | "
-                f"{'GEMM floor ms':>24} | {'/torch':>5} | {'/no-oneDNN':>11} | {'/floor':>11}")
+                f"{'GEMM floor ms':>24} | {'/torch':>5} | {'/no-oneDNN':>11} | {'/floor':>11} | "
+                f"{'bound':>5}")
 
 
 def estimate_seconds(settings, startup):
@@ -546,8 +615,9 @@ def estimate_seconds(settings, startup):
                         work += ((settings["warmup"] + 1) * call
                                  + settings["repeats"] * max(settings["min_time"], call))
                     n_torch = 2 if (model == "lstm" and dtype == "float32") else 1
-                    # rnnlib child: rnnlib and floor (2 series); each torch child: 1 series
-                    total += settings["rounds"] * (startup["rnnlib"] + 2 * work
+                    # rnnlib child: rnnlib, floor and the two cheaper parts of the
+                    # decomposition (about 3 series); each torch child: 1 series
+                    total += settings["rounds"] * (startup["rnnlib"] + 3 * work
                                                    + n_torch * (startup["torch"] + work))
     if settings["throughput_steps"]:
         per_run = {"adding": 8e-3, "temporal order": 2.5e-3}
@@ -682,7 +752,8 @@ def run_parent(args, argv):
     for th in args.threads:
         print(f"\nThreads: {th}  (ratios are rnnlib over the column; targets: "
               f"/no-oneDNN <= {TARGETS['torch_nodnn']}, /floor <= "
-              + ", ".join(f"{s} {v}" for s, v in TARGETS["floor"].items()) + ")")
+              + ", ".join(f"{s} {v}" for s, v in TARGETS["floor"].items())
+              + "; bound: (floor + exp/tanh + one pass per operation) / floor, see limit_parts)")
         print(TABLE_HEADER + "\n" + "-" * len(TABLE_HEADER), flush=True)
         for model in args.models:
             for dtype in args.dtypes:

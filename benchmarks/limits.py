@@ -12,7 +12,7 @@ on a loaded machine) it measures:
 * ``transcendental``: the ``np.exp`` / ``np.tanh`` calls of the pass alone, on arrays of
   the sizes the time loop gives them (T calls each), i.e. what NumPy's exp and tanh cost
   however the code is arranged;
-* ``passes``: the other element-wise NumPy calls of the time loops (``PASSES``, counted
+* ``passes``: the other element-wise NumPy calls of the time loops (``bench.LOOP_PASSES``, counted
   in the code of rnnlib.rnn, lstm, gru), each timed as one ``np.add`` into a
   preallocated array of its size: the price of one call and one pass over the array
   per operation of a step;
@@ -33,27 +33,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import bench  # noqa: E402  (the shapes, the inputs and the GEMM floor)
-
-#: The NumPy calls of one time step other than the recurrent matrix product and the
-#: exp / tanh calls, from the loops of rnnlib, as the sizes of their arrays in units of
-#: H N (e.g. 4 for the LSTM's four gate blocks): (model, "fwd") or (model, "bwd") -> list.
-#: The backward pass adds its loop to the forward's.
-PASSES = {
-    ("rnn", "fwd"): [1], ("rnn", "bwd"): [1, 1],
-    ("lstm", "fwd"): [4, 4, 3] + [1] * 10, ("lstm", "bwd"): [1, 1, 1, 2, 1, 1, 1],
-    ("gru", "fwd"): [2, 2, 2] + [1] * 9, ("gru", "bwd"): [1] * 7,
-}
-
-
-def transcendental_calls(model, dtype, N, H):
-    """The exp / tanh calls of one forward step: list of (function, number of entries)."""
-    import numpy as np
-    if model == "rnn":
-        return [(np.tanh, N * H)]
-    if model == "lstm":
-        return [(np.exp, 4 * H * N), (np.exp, H * N)]
-    return [(np.exp, 2 * H * N), (np.exp, H * N)]          # gru
-
 
 def cpu_min(fn, repeats):
     fn()
@@ -76,8 +55,8 @@ def row(model, dtype, shape, repeats):
     forward, backward = getattr(rnnlib, f"{model}_forward"), getattr(rnnlib, f"{model}_backward")
     floors = bench.gemm_floor(model, dtype, (N, T, D, H))
     rng = np.random.default_rng(0)
-    arrays = [(f, rng.uniform(-1, 1, n).astype(dtype)) for f, n in
-              transcendental_calls(model, dtype, N, H)]
+    arrays = [(getattr(np, f), rng.uniform(-1, 1, n).astype(dtype)) for f, n in
+              bench.transcendental_calls(model, N, H)]
     outs = [np.empty_like(a) for _, a in arrays]
 
     def transcendental():
@@ -89,7 +68,7 @@ def row(model, dtype, shape, repeats):
         a, b, c = (rng.uniform(-1, 1, m * H * N).astype(dtype) for _ in range(3))
         return cpu_min(lambda: [np.add(a, b, out=c) for _ in range(100)], repeats) / 100
 
-    pass_time = {m: one_pass(m) for m in {m for v in PASSES.values() for m in v}}
+    pass_time = {m: one_pass(m) for m in {m for v in bench.LOOP_PASSES.values() for m in v}}
     result = []
     with np.errstate(over="ignore"):
         t_exp = cpu_min(transcendental, repeats)
@@ -104,7 +83,7 @@ def row(model, dtype, shape, repeats):
         t = cpu_min(run, repeats)
         faults = bench.page_faults_per_call(run)
         floor = cpu_min(floors[pass_name], repeats)
-        sizes = PASSES[(model, "fwd")] + (PASSES[(model, "bwd")] if bwd else [])
+        sizes = bench.LOOP_PASSES[(model, "fwd")] + (bench.LOOP_PASSES[(model, "bwd")] if bwd else [])
         passes = T * sum(pass_time[m] for m in sizes)
         bound = floor + t_exp + passes
         result.append({"model": model, "dtype": dtype, "shape": shape, "pass": pass_name,

@@ -135,6 +135,31 @@ def test_row_ratios_and_targets():
     assert row["flops"] == bench.matmul_flops(32, 100, 64, 128, 3, backward=False)
 
 
+def test_row_decomposition_when_the_child_measured_it():
+    kids = [fake_child("rnnlib", 1.0), fake_child("rnnlib", 3.0)]
+    for kid in kids:
+        for p in bench.PASSES:
+            kid["times_s"][p].update(transcendental=[0.2, 0.2], passes=[0.1, 0.3])
+    results = {"rnnlib": kids, "torch": [fake_child("torch", 2.0)], "torch-nodnn": []}
+    row = bench.summarize_row("1", "lstm", "float64", "S0", "fwd+bwd", results)
+    # floor 0.1 and 0.3 (median 0.2), exp/tanh 0.2, passes median 0.2: (0.2 + 0.2 + 0.2) / 0.2
+    assert row["ratios"]["bound"] == pytest.approx(3.0)
+    assert "bound" not in bench.summarize_row("1", "lstm", "float64", "S0", "fwd", {
+        "rnnlib": [fake_child("rnnlib", 1.0)], "torch": [fake_child("torch", 2.0)],
+        "torch-nodnn": []})["ratios"]
+
+
+def test_limit_parts_run_the_loops_calls():
+    for model in bench.GATES:
+        parts = bench.limit_parts(model, "float64", bench.SHAPES["tiny"])
+        assert set(parts) == set(bench.PASSES)
+        for fns in parts.values():
+            assert set(fns) == {"transcendental", "passes"}
+            for fn in fns.values():
+                fn()
+    assert len(bench.LOOP_PASSES[("lstm", "fwd")]) == 13   # the calls of lstm_forward's step
+
+
 def test_row_with_a_torch_child_without_onednn():
     results = {"rnnlib": [fake_child("rnnlib", 1.0)],
                "torch": [fake_child("torch", 0.5, onednn=True)],
@@ -201,7 +226,11 @@ def test_tiny_run_writes_the_file(tmp_path):
         ("fwd", "tiny", "1"), ("fwd+bwd", "tiny", "1")]
     for row in data["rows"]:
         assert row["same_result"], "rnnlib and torch children computed different outputs"
-        assert set(row["times_s"]) == {"rnnlib", "torch", "torch_nodnn", "floor"}
+        assert set(row["times_s"]) == {"rnnlib", "torch", "torch_nodnn", "floor",
+                                       "transcendental", "passes"}
+        med = {k: v["median"] for k, v in row["stats_s"].items()}
+        assert row["ratios"]["bound"] == pytest.approx(
+            (med["floor"] + med["transcendental"] + med["passes"]) / med["floor"])
         assert all(len(v) == 1 and v[0] > 0 for v in row["times_s"].values())
         assert row["ratios"]["torch"] == pytest.approx(
             row["stats_s"]["rnnlib"]["median"] / row["stats_s"]["torch"]["median"])
