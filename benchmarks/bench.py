@@ -13,7 +13,8 @@ setting x model x dtype x shape it starts child processes (``sys.executable`` ru
 this file with ``--child``), one per library:
 
 * ``rnnlib``: rnnlib's ``*_forward`` / ``*_backward``, and in the same process the *GEMM
-  floor* (:func:`gemm_floor`), the matrix products of the pass alone on NumPy's BLAS;
+  floor* (:func:`gemm_floor`), the matrix products of the pass alone on NumPy's BLAS,
+  and the decomposition of what lies above it (:func:`limit_parts`);
 * ``torch``: ``torch.nn.RNN/LSTM/GRU`` as a user gets it;
 * ``torch-nodnn``: the same with ``torch.backends.mkldnn.enabled = False``, started only
   for the rows where the ``torch`` child saw oneDNN's fused kernel in its profile (the
