@@ -4,7 +4,7 @@ r"""Grids of the book's experiments: configuration × sequence length × seed.
 
     python -m rnnlib.experiments --list
     python -m rnnlib.experiments NAME --seeds S --steps K --T 20,50,100 --out FILE \
-        [--workers N | --scheduler ADDRESS] [--first-seed N]
+        [--workers N | --scheduler ADDRESS] [--first-seed N] [--configs A,B]
 
 Each cell of the grid (one configuration of ``EXPERIMENTS[NAME]``, one length ``T``, one
 seed) is an independent training run, submitted to a :class:`concurrent.futures.Executor`:
@@ -412,9 +412,13 @@ def grid_cells(name, seeds, T_values, first_seed=0, configs=None):
             for T in T_values for label in labels]
 
 
-def grid_command(name, seeds, steps, T_values, out, first_seed=0):
+def grid_command(name, seeds, steps, T_values, out, first_seed=0, configs=None):
     """The command line that runs this grid (stored in each record)."""
-    _experiment(name)
+    exp = _experiment(name)
+    if configs is not None:
+        configs = list(configs)
+        for label in configs:
+            check_choice("configs", label, tuple(exp.configs))
     seeds, steps = check_int("seeds", seeds), check_int("steps", steps)
     first_seed = check_int("first_seed", first_seed, low=0)
     T_values = [check_int("T", T) for T in T_values]
@@ -424,6 +428,8 @@ def grid_command(name, seeds, steps, T_values, out, first_seed=0):
              str(steps), "--T", ",".join(str(T) for T in T_values), "--out", os.fspath(out)]
     if first_seed:
         parts += ["--first-seed", str(first_seed)]
+    if configs is not None:
+        parts += ["--configs", ",".join(configs)]
     return shlex.join(parts)
 
 
@@ -449,7 +455,7 @@ def run_grid(name, seeds, steps, T_values, out, executor=None, first_seed=0, pro
     if executor is None:
         executor, max_pending = SerialExecutor(), 1
     max_pending = len(todo) if max_pending is None else max_pending
-    command = grid_command(name, seeds, steps, T_values, out, first_seed)
+    command = grid_command(name, seeds, steps, T_values, out, first_seed, configs)
     written = []
     enabled = progress_enabled(progress) and bool(todo)
     bar = None
@@ -690,6 +696,8 @@ def main(argv=None):
     parser.add_argument("--out", help="results file (JSON lines), appended to")
     parser.add_argument("--first-seed", type=non_negative_int, default=0,
                         help="first seed (0): seeds first-seed .. first-seed+seeds-1")
+    parser.add_argument("--configs", default=None,
+                        help="comma-separated configuration names (all of the experiment's)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, default=None,
                        help="run on a new Dask LocalCluster of N single-threaded workers")
@@ -712,6 +720,13 @@ def main(argv=None):
     if scheduler is None and args.workers is None:
         scheduler = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     T_values = args.T or [EXPERIMENTS[args.name].T]
+    configs = None
+    if args.configs is not None:
+        configs = [c.strip() for c in args.configs.split(",")]
+        unknown = [c for c in configs if c not in EXPERIMENTS[args.name].configs]
+        if unknown:
+            parser.error(f"--configs: unknown configuration {unknown[0]!r} of {args.name}; "
+                         f"known: {', '.join(EXPERIMENTS[args.name].configs)}")
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():
@@ -722,9 +737,11 @@ def main(argv=None):
                   if args.workers is not None or scheduler is not None
                   else contextlib.nullcontext(None)) as executor:
                 written = run_grid(args.name, args.seeds, args.steps, T_values, args.out,
-                                   executor=executor, first_seed=args.first_seed)
+                                   executor=executor, first_seed=args.first_seed,
+                                   configs=configs)
             records = [r for r in load_results(args.out)
-                       if r["experiment"] == args.name and r["steps"] == args.steps]
+                       if r["experiment"] == args.name and r["steps"] == args.steps
+                       and (configs is None or r["config"] in configs)]
     except KeyboardInterrupt:
         print("interrupted: the finished runs are in the file; the same command resumes",
               file=sys.stderr)

@@ -340,23 +340,43 @@ STORED = sorted(BOOK_DATA.glob("*.jsonl"))
 def test_stored_results_parse_and_their_command_reruns(path, tmp_path):
     records = experiments.load_results(path)
     assert records, path
-    commands = {r["command"] for r in records}
-    assert len(commands) == 1, commands
     for rec in records:
         assert set(rec) == set(experiments.RECORD_FIELDS)
     rows = experiments.summarize(records)
     assert sum(r["runs"] for r in rows) == len(records)
-    # the stored command, reduced to one seed and a few steps, writes the same schema
-    argv = shlex.split(commands.pop())
-    assert argv[:3] == ["python", "-m", "rnnlib.experiments"]
-    argv = argv[3:]
-    for flag, value in (("--seeds", "1"), ("--steps", "4"), ("--out", str(tmp_path / "r.jsonl"))):
-        argv[argv.index(flag) + 1] = value
-    assert experiments.main(argv) == 0
-    rerun = experiments.load_results(tmp_path / "r.jsonl")
-    assert {(r["config"], r["T"]) for r in rerun} == {(r["config"], r["T"]) for r in records}
-    assert all(set(r) == set(experiments.RECORD_FIELDS) for r in rerun)
-    assert np.all([r["steps"] == 4 for r in rerun])
+    # a file may hold several grids (e.g. another step budget), each of one command
+    by_command = {}
+    for rec in records:
+        by_command.setdefault(rec["command"], []).append(rec)
+    assert len({(r["experiment"], r["steps"]) for r in records}) == len(by_command)
+    for i, (command, runs) in enumerate(by_command.items()):
+        # the stored command, reduced to one seed and a few steps, writes the same schema
+        argv = shlex.split(command)
+        assert argv[:3] == ["python", "-m", "rnnlib.experiments"]
+        assert argv[argv.index("--steps") + 1] == str(runs[0]["steps"])
+        argv = argv[3:]
+        out = tmp_path / f"r{i}.jsonl"
+        for flag, value in (("--seeds", "1"), ("--steps", "4"), ("--out", str(out))):
+            argv[argv.index(flag) + 1] = value
+        assert experiments.main(argv) == 0
+        rerun = experiments.load_results(out)
+        assert {(r["config"], r["T"]) for r in rerun} == {(r["config"], r["T"]) for r in runs}
+        assert all(set(r) == set(experiments.RECORD_FIELDS) for r in rerun)
+        assert np.all([r["steps"] == 4 for r in rerun])
+
+
+def test_cli_configs_restricts_the_grid_and_is_stored_in_the_command(tmp_path):
+    out = tmp_path / "c.jsonl"
+    result = cli("clipping", "--seeds", "1", "--steps", "3", "--T", "10", "--configs",
+                 "SGD + clip,SGD", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    records = experiments.load_results(out)
+    assert sorted(r["config"] for r in records) == ["SGD", "SGD + clip"]
+    argv = shlex.split(records[0]["command"])
+    assert argv[argv.index("--configs") + 1] == "SGD + clip,SGD"
+    bad = cli("clipping", "--seeds", "1", "--steps", "3", "--configs", "Adam", "--out",
+              str(tmp_path / "d.jsonl"))
+    assert bad.returncode == 2 and "--configs" in bad.stderr and "Adam" in bad.stderr
 
 
 def test_the_book_has_stored_results():
