@@ -41,6 +41,19 @@ def _scratch(name, shape, dtype):
     return a
 
 
+def _views(dtype, *shapes):
+    """Uninitialised arrays of the given shapes, all views of one allocation (for a
+    cache: one large block, which glibc's malloc reuses for the next call, where several
+    smaller ones would be returned to the system and fault again on first touch)."""
+    sizes = [int(np.prod(s)) for s in shapes]
+    block = np.empty(sum(sizes), dtype=dtype)
+    out, start = [], 0
+    for shape, size in zip(shapes, sizes):
+        out.append(block[start:start + size].reshape(shape))
+        start += size
+    return out
+
+
 def exp_scale(n_sigmoid, n_tanh, dtype):
     r"""Row factors that let one ``np.exp`` serve every gate of a step.
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from ._validation import check_array, check_cache, check_sequence_args, check_step_args
 from .activations import sigmoid
-from .gates import (_gate_projection, _scratch, exp_scale, sigmoid_from_exponent,
+from .gates import (_gate_projection, _scratch, _views, exp_scale, sigmoid_from_exponent,
                     tanh_from_exponent)
 
 
@@ -137,9 +137,9 @@ def gru_forward(x, h0, Wx, Wh, b, bhn):
     check_array("bhn", bhn, shape=(H,), dtype=dtype)
     gin, WhT, xa = _gate_projection(x, Wx, Wh, b, exp_scale(2 * H, H, dtype), "gru.gin")
     bhn_col = -2 * bhn[:, None]
-    gates = np.empty((T, 3 * H, N), dtype=dtype)                # r, z, n of every step
-    hns = np.empty((T, H, N), dtype=dtype)                      # -2 (W_hn^T h_{t-1} + b_hn)
-    hs = np.empty((H, T + 1, N), dtype=dtype)                   # hs[:, t] = h_t^T
+    # r, z, n of every step; -2 (W_hn^T h_{t-1} + b_hn); hs[:, t] = h_t^T: views of one
+    # allocation, which malloc keeps for the next call (see rnnlib.gates._views)
+    gates, hns, hs = _views(dtype, (T, 3 * H, N), (T, H, N), (H, T + 1, N))
     hs[:, 0] = h0.T
     rec = np.empty((3 * H, N), dtype=dtype)
     diff = np.empty((H, N), dtype=dtype)

@@ -37,7 +37,7 @@ import numpy as np
 from ._validation import (check_array, check_bool, check_cache, check_sequence_args,
                           check_step_args)
 from .activations import sigmoid
-from .gates import _gate_projection, _scratch, exp_scale, tanh_from_exponent
+from .gates import _gate_projection, _scratch, _views, exp_scale, tanh_from_exponent
 
 
 class LSTMStepCache(NamedTuple):
@@ -169,10 +169,11 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None, return_cell=False):
     if c0 is not None:
         check_array("c0", c0, shape=(N, H), dtype=dtype)
     gin, WhT, xa = _gate_projection(x, Wx, Wh, b, exp_scale(3 * H, H, dtype), "lstm.gin")
-    gates = np.empty((T, 4 * H, N), dtype=dtype)                # i, f, o, g of every step
-    hs = np.empty((H, T + 1, N), dtype=dtype)                   # hs[:, t] = h_t^T
-    cs = np.empty((T + 1, H, N), dtype=dtype)
-    tanh_cs = np.empty((T, H, N), dtype=dtype)
+    # The cache's arrays are views of one allocation: glibc's malloc then keeps the block
+    # for the next call instead of returning it (and its page faults) to the system.
+    gates, hs, cs, tanh_cs = _views(dtype, (T, 4 * H, N),       # i, f, o, g of every step
+                                    (H, T + 1, N),              # hs[:, t] = h_t^T
+                                    (T + 1, H, N), (T, H, N))   # c_t, tanh(c_t)
     hs[:, 0] = h0.T
     cs[0] = 0 if c0 is None else c0.T
     ig = np.empty((H, N), dtype=dtype)
