@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 
 # Submodules loaded lazily on attribute access (PEP 562); each holds one chapter's code.
 _SUBMODULES = (
-    "analysis", "cells", "charlm", "cli", "esn", "experiments", "gates", "hf", "init", "interop", "io", "layers",
+    "analysis", "batched", "cells", "charlm", "cli", "esn", "experiments", "gates", "hf", "init", "interop", "io", "layers",
     "linear_recurrence", "models",
     "plotting", "regularizers", "rtrl", "seq2seq", "signals", "sliders", "stats", "tasks", "train",
 )

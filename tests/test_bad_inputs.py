@@ -1436,6 +1436,41 @@ NO_ARGUMENTS.update({
 # Enumeration of the public API, and the table-driven tests
 # --------------------------------------------------------------------------------------
 
+
+# batched (rnnlib.batched: S models as one stack) --------------------------------------
+from rnnlib import batched  # noqa: E402
+
+S = 8                   # the model axis of the stacked functions, distinct from N..V
+
+
+def _stack():
+    return dict(x=_randn(S, N, T, D, seed=11), h0=_randn(S, N, H, seed=12),
+                Wx=_randn(S, D, H, seed=13), Wh=_randn(S, H, H, seed=14), b=_randn(S, H, seed=15))
+
+
+entry("rnnlib.batched.rnn_forward_stack", call=batched.rnn_forward_stack, args=_stack,
+      arrays=dict(x="SNTD", h0="SNH", Wx="SDH", Wh="SHH", b="SH"), choices=ACT)
+entry("rnnlib.batched.rnn_backward_stack", call=batched.rnn_backward_stack,
+      args=_after(batched.rnn_forward_stack, _stack,
+                  lambda out: dict(dh=np.ones_like(out[0]), cache=out[1])),
+      arrays=dict(dh="SNTH"), constrained="S" + BACK)
+entry("rnnlib.batched.train_seeds", call=batched.train_seeds,
+      args=lambda: dict(task=tasks.get_task("temporal_order"), seeds=[0, 1], steps=2, T=10,
+                        hidden_size=3, batch_size=2, eval_every=1, eval_size=2,
+                        clip_norm=1.0, lr=0.01, momentum=0.5, optimizer="sgd"),
+      ints=dict(steps=(1, None), T=(10, None), hidden_size=(1, None), batch_size=(1, None),
+                eval_every=(1, None), eval_size=(1, None)),
+      numbers=dict(lr=(0, None, True), clip_norm=(0, None, True), momentum=(0, 1, False)),
+      choices=("optimizer", "activation"), bools=("stop_on_success",))
+entry("rnnlib.batched.run_config_seeds", call=batched.run_config_seeds,
+      args=lambda: dict(experiment=experiments.EXPERIMENTS["init"],
+                        config=experiments.EXPERIMENTS["init"].configs["orthogonal"],
+                        seeds=[0, 1], steps=1, T=10),
+      ints=dict(steps=(1, None), T=(10, None)))
+NO_ARGUMENTS["rnnlib.batched.RNNStackCache"] = ("a result record the library returns "
+                                                "(fields not validated as input)")
+
+
 def public_names():
     """Every public name: rnnlib.__all__, and the functions, classes and methods that
     each submodule of rnnlib._SUBMODULES defines."""
