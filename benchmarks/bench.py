@@ -166,7 +166,7 @@ def keep_freed_memory():
 def case_arrays(model, dtype, shape, seed=0):
     """The inputs and weights of one row, from ``seed``, NumPy only, so that every child
     builds the same ones: torch-layout weights (uniform in +-1/sqrt(H), torch's
-    initialisation), x, h0 and the upstream gradient dh."""
+    initialization), x, h0 and the upstream gradient dh."""
     import numpy as np
     N, T, D, H = shape
     GH = GATES[model] * H

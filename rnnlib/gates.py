@@ -21,7 +21,7 @@ SCRATCH_MAX_BYTES = 16 * 2 ** 20
 
 
 def _scratch(name, shape, dtype):
-    """An uninitialised array for a temporary of a sequence function, reused by the next
+    """An uninitialized array for a temporary of a sequence function, reused by the next
     call of the same function in this thread when the shape and dtype match.
 
     A fresh array of a few megabytes costs a page fault per 4 KiB page on its first
@@ -42,7 +42,7 @@ def _scratch(name, shape, dtype):
 
 
 def _views(dtype, *shapes):
-    """Uninitialised arrays of the given shapes, all views of one allocation (for a
+    """Uninitialized arrays of the given shapes, all views of one allocation (for a
     cache: one large block, which glibc's malloc reuses for the next call, where several
     smaller ones would be returned to the system and fault again on first touch)."""
     sizes = [int(np.prod(s)) for s in shapes]
