@@ -4,7 +4,7 @@ A :class:`Cell` entry states everything the rest of rnnlib needs to know about a
 its step and sequence functions, the names and shapes of its parameters, its
 initializer, the layout of its gate blocks, its state, its options, and the PyTorch
 module it maps to. :mod:`rnnlib.models`, :mod:`rnnlib.layers`, :mod:`rnnlib.interop`,
-:mod:`rnnlib.analysis` and the parametrised tests read the entries of :data:`CELLS` by
+:mod:`rnnlib.analysis` and the parametrized tests read the entries of :data:`CELLS` by
 name and never list the cells again.
 
 Every entry also offers the cell in one uniform, state-explicit form, so that generic

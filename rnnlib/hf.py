@@ -347,7 +347,7 @@ class CGResult(NamedTuple):
 
 
 def conjugate_gradient(A, b, x0=None, max_iters=50, tol=5e-4, store_ratio=1.3):
-    r"""Minimise :math:`q(x) = \tfrac12 x^\top A x - b^\top x` (solve :math:`Ax = b`) for a
+    r"""Minimize :math:`q(x) = \tfrac12 x^\top A x - b^\top x` (solve :math:`Ax = b`) for a
     symmetric positive definite A given only as products, within a budget.
 
     Plain CG (Hestenes-Stiefel) with the stopping rule of :cite:`martens2010`: stop at
