@@ -3,14 +3,14 @@ r"""Echo state networks: a fixed random reservoir and a linear readout fitted in
 An echo state network (jaeger2001, jaeger2004, lukosevicius2012) is a recurrent network
 whose input and recurrent weights are drawn once and never trained. Only the readout
 :math:`W_{hy}, b_y` is fitted, by ridge regression on the collected states. The
-reservoir is a leaky-integrator network (jaeger2007), in the primer's row-vector form:
+reservoir is a leaky-integrator network :cite:`jaeger2007`, in the primer's row-vector form:
 
 .. math::
 
-    h_t = (1 - a)\, h_{t-1} + a \tanh(u_t W_{uh} + h_{t-1} W_{hh} + y_{t-1} W_{yh} + b),
+    h_t = (1 - \alpha)\, h_{t-1} + \alpha \tanh(u_t W_{uh} + h_{t-1} W_{hh} + y_{t-1} W_{yh} + b),
     \qquad y_t = h_t W_{hy} + b_y,
 
-with leak rate :math:`a \in (0, 1]` (:math:`a = 1` is the plain tanh RNN of
+with leak rate :math:`\alpha \in (0, 1]` (:math:`\alpha = 1` is the plain tanh RNN of
 :func:`rnnlib.rnn.rnn_forward`) and the optional output feedback :math:`y_{t-1} W_{yh}`.
 The secret is in the initialization: the spectral radius of :math:`W_{hh}`, its
 sparsity and the input scaling. Derived in the chapter "Echo state networks".
@@ -87,7 +87,7 @@ def spectral_radius_estimate(W, *, n_iter=200, n_vectors=4, method="auto", rng=N
     Notes
     -----
     Gelfand's formula :math:`\rho(W) = \lim_k \|W^k\|^{1/k}` suggests the growth rate of
-    :math:`\|W^k v\|`. Power iteration renormalises :math:`v` after every product and
+    :math:`\|W^k v\|`. Power iteration renormalizes :math:`v` after every product and
     records :math:`g_k = \log \|W v_k\|`; the estimate is
     :math:`\exp(\operatorname{mean}_{k > n_{iter}/2}\, g_k)`, the average log growth
     over the second half of the iterations (the first half lets the dominant
@@ -199,7 +199,7 @@ def _recurrent_product(W_hh):
 
 def _leaky_step(h, drive, product, leak_rate):
     r"""One leaky reservoir update: returns
-    :math:`(1-a) h + a \tanh(\text{drive} + h W_{hh})`; drive (N, H), h (N, H),
+    :math:`(1-\alpha) h + \alpha \tanh(\text{drive} + h W_{hh})`; drive (N, H), h (N, H),
     ``product`` the map :math:`h \mapsto h W_{hh}` (:func:`_recurrent_product`)."""
     pre = product(h)
     pre += drive
@@ -215,7 +215,7 @@ def reservoir_states(u, W_uh, W_hh, b, leak_rate=1.0, h0=None, *, W_yh=None, fee
     r"""Drive the reservoir with an input sequence and collect its states.
 
     .. math::
-        h_t = (1 - a)\, h_{t-1} + a \tanh(u_t W_{uh} + h_{t-1} W_{hh} + y_{t-1} W_{yh} + b)
+        h_t = (1 - \alpha)\, h_{t-1} + \alpha \tanh(u_t W_{uh} + h_{t-1} W_{hh} + y_{t-1} W_{yh} + b)
 
     Parameters
     ----------
@@ -225,7 +225,7 @@ def reservoir_states(u, W_uh, W_hh, b, leak_rate=1.0, h0=None, *, W_yh=None, fee
     W_hh : ndarray, shape (H, H)
     b : ndarray, shape (H,)
     leak_rate : float
-        :math:`a \in (0, 1]`.
+        :math:`\alpha \in (0, 1]`.
     h0 : ndarray, shape (H,) or (N, H), optional
         Initial state :math:`h_0`; zeros if None.
     W_yh : ndarray, shape (K, H), optional
@@ -278,7 +278,7 @@ def reservoir_states(u, W_uh, W_hh, b, leak_rate=1.0, h0=None, *, W_yh=None, fee
 
 
 def _readout_data(states, targets):
-    """Check states and targets; return the centred (T, H), (T, K) data and the means."""
+    """Check states and targets; return the centered (T, H), (T, K) data and the means."""
     check_array("states", states)
     check_array("targets", targets, dtype=states.dtype)
     if states.ndim not in (2, 3) or targets.ndim != states.ndim \
@@ -298,7 +298,7 @@ def _readout_data(states, targets):
 
 
 def _triangular_factor(Xc, Yc, ridge=0.0):
-    """R (H, H) and z = Q^T Y (H, K) of the QR factorisation of [X; sqrt(ridge) I], from
+    """R (H, H) and z = Q^T Y (H, K) of the QR factorization of [X; sqrt(ridge) I], from
     one Householder QR of the stacked [X Y] (the last columns of R are Q^T Y)."""
     H, K = Xc.shape[1], Yc.shape[1]
     A = np.zeros((Xc.shape[0] + (H if ridge else 0), H + K), dtype=Xc.dtype)
@@ -312,12 +312,12 @@ def _triangular_factor(Xc, Yc, ridge=0.0):
 def ridge_readout(states, targets, ridge=1e-8, *, method="normal"):
     r"""Fit the linear readout :math:`y = h W_{hy} + b_y` by ridge regression, in closed form.
 
-    Minimises :math:`\sum_t \|h_t W_{hy} + b_y - y_t\|^2 + \lambda \|W_{hy}\|_F^2`
-    (the bias is not regularised). With the column means :math:`\bar h, \bar y` and
-    centred data :math:`X = H - \bar h`, :math:`Y = Y - \bar y`:
+    Minimizes :math:`\sum_t \|h_t W_{hy} + b_y - y_t\|^2 + \beta \|W_{hy}\|_F^2`
+    (the bias is not regularized). With the column means :math:`\bar h, \bar y` and
+    centered data :math:`X = H - \bar h`, :math:`Y = Y - \bar y`:
 
     .. math::
-        W_{hy} = (X^\top X + \lambda I)^{-1} X^\top Y, \qquad b_y = \bar y - \bar h W_{hy},
+        W_{hy} = (X^\top X + \beta I)^{-1} X^\top Y, \qquad b_y = \bar y - \bar h W_{hy},
 
     without an explicit inverse and without iterative training.
 
@@ -328,14 +328,14 @@ def ridge_readout(states, targets, ridge=1e-8, *, method="normal"):
     targets : ndarray, shape (T, K) or (N, T, K)
         Desired outputs, batched like ``states``.
     ridge : float
-        :math:`\lambda \ge 0`.
+        :math:`\beta \ge 0`.
     method : {"normal", "qr"}
         ``"normal"``: the normal equations above, :math:`X^\top X` formed and solved
         with ``np.linalg.solve`` (fast, :math:`T H^2 + H^3/3` operations); forming
         :math:`X^\top X` squares the condition number, so in float64 it fails once
-        :math:`\lambda` is below about :math:`10^{-16} \sigma_{max}(X)^2`.
-        ``"qr"``: a Householder QR factorisation of the stacked
-        :math:`[X;\ \sqrt{\lambda} I]` and a triangular solve, accurate to the
+        :math:`\beta` is below about :math:`10^{-16} \sigma_{max}(X)^2`.
+        ``"qr"``: a Householder QR factorization of the stacked
+        :math:`[X;\ \sqrt{\beta} I]` and a triangular solve, accurate to the
         condition number of :math:`X` itself (about :math:`2 (T + H) H^2` operations).
 
     Returns
@@ -357,13 +357,13 @@ def ridge_readout(states, targets, ridge=1e-8, *, method="normal"):
 
 
 def ridge_path(states, targets, ridges):
-    r"""Ridge readouts for several :math:`\lambda` from one factorisation, to choose
-    :math:`\lambda` on validation data.
+    r"""Ridge readouts for several :math:`\beta` from one factorization, to choose
+    :math:`\beta` on validation data.
 
-    With the QR factorisation :math:`X = Q R` of the centred states and the singular
+    With the QR factorization :math:`X = Q R` of the centered states and the singular
     value decomposition :math:`R = U S V^\top`,
-    :math:`W_{hy}(\lambda) = V \operatorname{diag}(s_i / (s_i^2 + \lambda)) U^\top Q^\top Y`
-    for every :math:`\lambda` at the cost of one product; the accuracy is that of
+    :math:`W_{hy}(\beta) = V \operatorname{diag}(s_i / (s_i^2 + \beta)) U^\top Q^\top Y`
+    for every :math:`\beta` at the cost of one product; the accuracy is that of
     ``ridge_readout(..., method="qr")``.
 
     Parameters
@@ -371,14 +371,14 @@ def ridge_path(states, targets, ridges):
     states : ndarray, shape (T, H) or (N, T, H)
     targets : ndarray, shape (T, K) or (N, T, K)
     ridges : sequence of float
-        The :math:`\lambda \ge 0` to try.
+        The :math:`\beta \ge 0` to try.
 
     Returns
     -------
     readouts : list of (W_hy, b_y)
         One pair per ridge, in the order given.
     singular_values : ndarray, shape (H,)
-        :math:`s_i` of the centred states, largest first (their ratio is the condition
+        :math:`s_i` of the centered states, largest first (their ratio is the condition
         number of the regression).
     """
     if isinstance(ridges, (str, bytes)) or not hasattr(ridges, "__len__") or len(ridges) == 0:
@@ -464,7 +464,7 @@ def free_run_nrmse(esn, series, starts, horizon, *, h0=None, scale=None):
         State before ``series[0]``; zeros if None (then the first starts still
         remember it).
     scale : float, optional
-        The normalising standard deviation :math:`s_y`; ``np.std(series)`` if None.
+        The normalizing standard deviation :math:`s_y`; ``np.std(series)`` if None.
 
     Returns
     -------
@@ -496,7 +496,7 @@ def free_run_nrmse(esn, series, starts, horizon, *, h0=None, scale=None):
 def fit_ridge_on_validation(esn, series, n_train, n_val, ridges, *, washout=100,
                             horizon=84, n_starts=20, method="qr"):
     r"""Fit the readout of ``esn`` for next-step prediction of ``series``, with the ridge
-    :math:`\lambda` chosen by the free-running error on a validation segment.
+    :math:`\beta` chosen by the free-running error on a validation segment.
 
     The readout is fitted on ``series[:n_train]`` (input ``series[t]``, target
     ``series[t + 1]``, the first ``washout`` states dropped) for every ridge of
@@ -587,12 +587,12 @@ class EchoStateNetwork:
     spectral_radius, sparsity, input_scaling, bias_scaling
         See :func:`init_reservoir`.
     leak_rate : float
-        :math:`a \in (0, 1]`.
+        :math:`\alpha \in (0, 1]`.
     feedback_scaling : float
         If > 0, output feedback :math:`y_{t-1} W_{yh}` with :math:`W_{yh}` uniform in
         [-feedback_scaling, feedback_scaling], shape (K, H); 0 means no feedback.
     ridge : float
-        :math:`\lambda` of the readout.
+        :math:`\beta` of the readout.
     rng : numpy.random.Generator
 
     Attributes

@@ -56,7 +56,7 @@ from .train import NonFiniteError, ProgressBar, progress_enabled, train
 
 @dataclass(frozen=True)
 class Config:
-    """One configuration: model, initialisation and training options.
+    """One configuration: model, initialization and training options.
 
     ``init`` goes to :func:`rnnlib.init.rnn_params` (or lstm/gru); ``optimizer``
     (``"sgd"`` or ``"adam"``) chooses :class:`rnnlib.optim.SGD`, which takes ``lr`` and
@@ -161,13 +161,13 @@ def _scored_task(experiment):
                        tolerance=experiment.tolerance)
 
 
-#: The "smart_tanh" initialisation of :cite:`pascanu2013`: sparse recurrent weights at
+#: The "smart_tanh" initialization of :cite:`pascanu2013`: sparse recurrent weights at
 #: spectral radius 0.95, input weights from N(0, 0.01^2).
 _SPARSE_095 = {"scheme": "sparse", "k": 15, "spectral_radius": 0.95, "input_std": 0.01}
 
 EXPERIMENTS = {
     "init": Experiment(
-        "Initialisation of the recurrent weights (chapter 'Initialization'): vanilla RNN "
+        "Initialization of the recurrent weights (chapter 'Initialization'): vanilla RNN "
         "with 32 units on the temporal order problem, Adam with clipping.",
         task="temporal_order", T=40, hidden_size=32,
         configs={
@@ -185,7 +185,7 @@ EXPERIMENTS = {
     "clipping": Experiment(
         "SGD vs clipping vs clipping + Omega (chapter 'Clipping and regularizing', "
         "after Pascanu et al. 2013): vanilla tanh RNN with 32 units, sparse "
-        "initialisation at spectral radius 0.95, SGD with learning rate 0.5.",
+        "initialization at spectral radius 0.95, SGD with learning rate 0.5.",
         task="temporal_order", T=20, hidden_size=32,
         configs={
             "SGD": Config(init=_SPARSE_095, lr=0.5),

@@ -155,7 +155,7 @@ def print_pdf(html_dir, output, chromium="/usr/bin/chromium", timeout_s=180.0):
         browser = playwright.chromium.launch(executable_path=chromium, headless=True,
                                              args=CHROMIUM_ARGS)
         try:
-            # A light page (the book follows the system's colour scheme) in print layout.
+            # A light page (the book follows the system's color scheme) in print layout.
             context = browser.new_context(color_scheme="light")
             context.set_default_timeout(timeout_s * 1000)
             context.route("**/*", lambda route: route.continue_()

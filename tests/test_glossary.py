@@ -2,6 +2,7 @@
 and names the chapter that introduces the symbol, and no symbol has two meanings; the
 chapters do not bring back the usages that clashed with it, and their prose is spelled
 the American way."""
+import ast
 import json
 import re
 from pathlib import Path
@@ -152,3 +153,26 @@ def test_prose_uses_american_spelling():
         prose = MATH.sub(" ", CODE.sub(" ", source))
         found += [f"{where}: {m.group(0)}" for m in BRITISH.finditer(prose)]
     assert not found, "British spellings in the prose:\n" + "\n".join(found)
+
+
+def _docstrings(path):
+    """(name, docstring) of the module, its classes and functions in ``path``."""
+    tree = ast.parse(path.read_text())
+    nodes = [tree] + [n for n in ast.walk(tree)
+                      if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    return [(getattr(n, "name", "module"), ast.get_docstring(n)) for n in nodes
+            if ast.get_docstring(n)]
+
+
+def test_pages_and_docstrings_use_american_spelling():
+    # The API page is built from the docstrings, and the Markdown pages are prose too.
+    texts = [(p.name, p.read_text()) for p in sorted((ROOT / "book").glob("*.md"))]
+    texts.append(("README.md", (ROOT / "README.md").read_text()))
+    for path in sorted((ROOT / "rnnlib").glob("*.py")):
+        texts += [(f"{path.name} {name}", doc) for name, doc in _docstrings(path)]
+    assert len(texts) > 100                                # the docstrings were found
+    found = []
+    for where, source in texts:
+        prose = re.sub(r"``[^`]*``", " ", MATH.sub(" ", CODE.sub(" ", source)))
+        found += [f"{where}: {m.group(0)}" for m in BRITISH.finditer(prose)]
+    assert not found, "British spellings in pages or docstrings:\n" + "\n".join(found)
