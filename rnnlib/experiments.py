@@ -4,7 +4,7 @@ r"""Grids of the book's experiments: configuration × sequence length × seed.
 
     python -m rnnlib.experiments --list
     python -m rnnlib.experiments NAME --seeds S --steps K --T 20,50,100 --out FILE \
-        [--workers N | --scheduler ADDRESS] [--first-seed N] [--configs A,B]
+        [--workers N | --scheduler ADDRESS] [--first-seed N] [--configs A,B] [--stack S]
 
 Each cell of the grid (one configuration of ``EXPERIMENTS[NAME]``, one length ``T``, one
 seed) is an independent training run, submitted to a :class:`concurrent.futures.Executor`:
@@ -13,6 +13,10 @@ in-process and one after the other by default; with ``--workers N`` on a Dask
 ``--scheduler ADDRESS`` (or the environment variable ``DASK_SCHEDULER_ADDRESS``) on an
 existing Dask cluster. Each run's random generator is ``np.random.default_rng(seed)``
 and BLAS runs on one thread, so the records do not depend on where a run was done.
+With ``--stack S`` the seeds of a vanilla-RNN configuration (:func:`stackable`) are
+trained up to S at a time as one computation with a leading model axis
+(:mod:`rnnlib.batched`, :func:`run_cells`), with the same records; the benchmark
+``benchmarks/batched_seeds.py`` measures what it gains.
 
 ``FILE`` gets one JSON object per line for each finished run (see :func:`run_cell` for
 the fields), appended and flushed as soon as the run finishes. Running the same command
@@ -318,17 +322,58 @@ def run_cell(name, config, T, seed, steps):
     ran."""
     from threadpoolctl import threadpool_limits
 
-    from . import __version__
     exp = _experiment(name)
     check_choice("config", config, tuple(exp.configs))
     T, seed, steps = check_int("T", T), check_int("seed", seed, low=0), check_int("steps", steps)
     with threadpool_limits(limits=1):
         res = run_config(exp, exp.configs[config], seed, steps, T=T, progress=False)
+    return _record(name, config, T, seed, steps, res)
+
+
+def _record(name, config, T, seed, steps, res):
+    """The record of one run (see :func:`run_cell`) from a result of :func:`run_config`."""
+    from . import __version__
     return {"experiment": name, "config": config, "T": T, "seed": seed, "steps": steps,
             "solved_at": None if res["solved_at"] is None else int(res["solved_at"]),
             "error": _finite_or_none(res["error"]), "loss": _finite_or_none(res["loss"]),
             "diverged": bool(res["diverged"]), "seconds": round(res["seconds"], 3),
             "worker": _worker_name(), "rnnlib_version": __version__}
+
+
+def stackable(experiment, config):
+    """Whether the runs of ``config`` can be trained as one stack of seeds
+    (:func:`rnnlib.batched.run_config_seeds`): a vanilla RNN without Omega, value
+    clipping or gate biases, on an experiment with the default success rule."""
+    if not isinstance(experiment, Experiment):
+        raise ArgumentTypeError(f"experiment must be an Experiment; got "
+                                f"{type(experiment).__name__}")
+    if not isinstance(config, Config):
+        raise ArgumentTypeError(f"config must be a Config; got {type(config).__name__}")
+    return (config.cell == "rnn" and not config.omega_weight and config.clip_value is None
+            and not config.gate_bias and experiment.tolerance == REGRESSION_TOLERANCE)
+
+
+def run_cells(name, config, T, seeds, steps):
+    """:func:`run_cell` for several seeds of one configuration and length, trained as one
+    stack (:func:`rnnlib.batched.run_config_seeds`, one BLAS thread). Returns one record
+    per seed, in the order of ``seeds``, equal to those of :func:`run_cell` up to
+    rounding, except ``seconds``: the stack's wall time divided by the number of seeds.
+    The configuration must be :func:`stackable`."""
+    from threadpoolctl import threadpool_limits
+
+    from .batched import run_config_seeds
+    exp = _experiment(name)
+    check_choice("config", config, tuple(exp.configs))
+    T, steps = check_int("T", T), check_int("steps", steps)
+    if not isinstance(seeds, (list, tuple)) or not seeds:
+        raise ArgumentTypeError(f"seeds must be a non-empty list of seeds; got {seeds!r}")
+    seeds = [check_int("seed", seed, low=0) for seed in seeds]
+    if not stackable(exp, exp.configs[config]):
+        raise ValueError(f"configuration {config!r} of {name!r} cannot be stacked "
+                         f"(rnnlib.experiments.stackable); run it with run_cell")
+    with threadpool_limits(limits=1):
+        results = run_config_seeds(exp, exp.configs[config], seeds, steps, T=T)
+    return [_record(name, config, T, seed, steps, res) for seed, res in zip(seeds, results)]
 
 
 class SerialExecutor(cf.Executor):
@@ -412,7 +457,7 @@ def grid_cells(name, seeds, T_values, first_seed=0, configs=None):
             for T in T_values for label in labels]
 
 
-def grid_command(name, seeds, steps, T_values, out, first_seed=0, configs=None):
+def grid_command(name, seeds, steps, T_values, out, first_seed=0, configs=None, stack=None):
     """The command line that runs this grid (stored in each record)."""
     exp = _experiment(name)
     if configs is not None:
@@ -430,18 +475,22 @@ def grid_command(name, seeds, steps, T_values, out, first_seed=0, configs=None):
         parts += ["--first-seed", str(first_seed)]
     if configs is not None:
         parts += ["--configs", ",".join(configs)]
+    if stack is not None:
+        parts += ["--stack", str(check_int("stack", stack))]
     return shlex.join(parts)
 
 
 def run_grid(name, seeds, steps, T_values, out, executor=None, first_seed=0, progress=None,
-             max_pending=None, configs=None):
+             max_pending=None, configs=None, stack=None):
     """Run the cells of a grid that ``out`` does not hold yet; append each record to
     ``out`` as it finishes. Returns the records written by this call.
 
     ``executor`` is any :class:`concurrent.futures.Executor` (a :class:`SerialExecutor`
-    when None); at most ``max_pending`` runs are submitted at a time (1 for the serial
+    when None); at most ``max_pending`` jobs are submitted at a time (1 for the serial
     executor, all by default otherwise); ``configs`` restricts the grid to some
-    configurations (all by default)."""
+    configurations (all by default). With ``stack=S``, the seeds of a :func:`stackable`
+    configuration and length are trained up to S at a time as one stack
+    (:func:`run_cells`, one job each); the records are those of one run at a time."""
     exp = _experiment(name)
     steps = check_int("steps", steps)
     T_values = [exp.T] if T_values is None else list(T_values)
@@ -452,10 +501,13 @@ def run_grid(name, seeds, steps, T_values, out, executor=None, first_seed=0, pro
     todo = [c for c in cells if (name, c[0], c[1], c[2], steps) not in done]
     if max_pending is not None:
         max_pending = check_int("max_pending", max_pending)
+    if stack is not None:
+        stack = check_int("stack", stack)
     if executor is None:
         executor, max_pending = SerialExecutor(), 1
-    max_pending = len(todo) if max_pending is None else max_pending
-    command = grid_command(name, seeds, steps, T_values, out, first_seed, configs)
+    jobs = _jobs(exp, todo, stack)
+    max_pending = len(jobs) if max_pending is None else max_pending
+    command = grid_command(name, seeds, steps, T_values, out, first_seed, configs, stack)
     written = []
     enabled = progress_enabled(progress) and bool(todo)
     bar = None
@@ -463,38 +515,61 @@ def run_grid(name, seeds, steps, T_values, out, executor=None, first_seed=0, pro
         from tqdm import tqdm
         bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=name, unit="run",
                    file=sys.stderr, dynamic_ncols=True)
-    pending, queue = {}, list(reversed(todo))
+    pending, queue = {}, list(reversed(jobs))
     try:
         with open(out, "a", encoding="utf-8") as fh:
             while queue or pending:
                 while queue and len(pending) < max_pending:
-                    cell = queue.pop()
-                    pending[executor.submit(run_cell, name, cell[0], cell[1], cell[2],
-                                            steps)] = cell
+                    config, T, job_seeds = queue.pop()
+                    future = (executor.submit(run_cells, name, config, T, job_seeds, steps)
+                              if stack is not None and stackable(exp, exp.configs[config])
+                              else executor.submit(run_cell, name, config, T, job_seeds[0],
+                                                   steps))
+                    pending[future] = (config, T, job_seeds)
                 finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
                 for future in finished:
-                    cell = pending.pop(future)
+                    config, T, job_seeds = pending.pop(future)
                     try:
-                        record = future.result()
+                        result = future.result()
                     except Exception as err:
-                        raise RuntimeError(f"run {cell[0]!r} T={cell[1]} seed={cell[2]} "
-                                           f"failed: {type(err).__name__}: {err}") from err
-                    record["command"] = command
-                    record["finished"] = datetime.now(timezone.utc).isoformat(
-                        timespec="seconds")
-                    fh.write(json.dumps(record) + "\n")
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                    written.append(record)
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix_str(f"{cell[0]}, T={cell[1]}", refresh=False)
+                        raise RuntimeError(f"run {config!r} T={T} seed(s) "
+                                           f"{', '.join(map(str, job_seeds))} failed: "
+                                           f"{type(err).__name__}: {err}") from err
+                    for record in result if isinstance(result, list) else [result]:
+                        record["command"] = command
+                        record["finished"] = datetime.now(timezone.utc).isoformat(
+                            timespec="seconds")
+                        fh.write(json.dumps(record) + "\n")
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                        written.append(record)
+                        if bar is not None:
+                            bar.update(1)
+                            bar.set_postfix_str(f"{config}, T={T}", refresh=False)
     finally:
         for future in pending:
             future.cancel()
         if bar is not None:
             bar.close()
     return written
+
+
+def _jobs(experiment, todo, stack):
+    """The grid's jobs, (config, T, seeds): one seed each, or with ``stack`` up to that
+    many seeds of one stackable configuration and length, in the order of ``todo``."""
+    if stack is None:
+        return [(config, T, [seed]) for config, T, seed in todo]
+    jobs, open_jobs = [], {}
+    for config, T, seed in todo:
+        if not stackable(experiment, experiment.configs[config]):
+            jobs.append((config, T, [seed]))
+            continue
+        job = open_jobs.get((config, T))
+        if job is None or len(job[2]) == stack:
+            job = open_jobs[config, T] = (config, T, [])
+            jobs.append(job)
+        job[2].append(seed)
+    return jobs
 
 
 def summarize(records, confidence=0.95):
@@ -703,6 +778,10 @@ def main(argv=None):
                        help="run on a new Dask LocalCluster of N single-threaded workers")
     where.add_argument("--scheduler", default=None,
                        help="address of a Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)")
+    parser.add_argument("--stack", type=positive_int, default=None,
+                        help="train up to S seeds of a vanilla-RNN configuration as one "
+                             "stack (rnnlib.batched); the records are those of one run at "
+                             "a time")
     parser.add_argument("--list", action="store_true", help="list the experiments")
     args = parser.parse_args(argv)
     if args.list or args.name is None:
@@ -738,7 +817,7 @@ def main(argv=None):
                   else contextlib.nullcontext(None)) as executor:
                 written = run_grid(args.name, args.seeds, args.steps, T_values, args.out,
                                    executor=executor, first_seed=args.first_seed,
-                                   configs=configs)
+                                   configs=configs, stack=args.stack)
             records = [r for r in load_results(args.out)
                        if r["experiment"] == args.name and r["steps"] == args.steps
                        and (configs is None or r["config"] in configs)]

@@ -988,12 +988,19 @@ entry("rnnlib.experiments.grid_cells", call=experiments.grid_cells,
       choices=("name",), ints=dict(seeds=(1, None), first_seed=(0, None)))
 entry("rnnlib.experiments.grid_command", call=experiments.grid_command,
       args=lambda: dict(name="adding", seeds=2, steps=10, T_values=[20], out="r.jsonl"),
-      choices=("name",), ints=dict(seeds=(1, None), steps=(1, None), first_seed=(0, None)))
+      choices=("name",), ints=dict(seeds=(1, None), steps=(1, None), first_seed=(0, None),
+                                   stack=(1, None)))
 _CONFIG = "GRU"                 # one configuration of EXPERIMENTS["adding"]
 entry("rnnlib.experiments.run_cell", call=experiments.run_cell,
       args=lambda: dict(name="adding", config=_CONFIG, T=10, seed=0, steps=1),
       choices=("name", "config"),
       ints=dict(T=(10, None), seed=(0, None), steps=(1, None)))
+entry("rnnlib.experiments.run_cells", call=experiments.run_cells,
+      args=lambda: dict(name="clipping", config="SGD", T=10, seeds=[0, 1], steps=1),
+      choices=("name", "config"), ints=dict(T=(10, None), steps=(1, None)))
+entry("rnnlib.experiments.stackable", call=experiments.stackable,
+      args=lambda: dict(experiment=experiments.EXPERIMENTS["clipping"],
+                        config=experiments.EXPERIMENTS["clipping"].configs["SGD"]))
 entry("rnnlib.experiments.run_config", call=experiments.run_config,
       args=lambda: dict(experiment=experiments.EXPERIMENTS["adding"],
                         config=experiments.EXPERIMENTS["adding"].configs[_CONFIG], seed=0,
@@ -1015,7 +1022,7 @@ def _grid_args():
 
 entry("rnnlib.experiments.run_grid", call=experiments.run_grid, args=_grid_args,
       choices=("name",), ints=dict(seeds=(1, None), steps=(1, None), first_seed=(0, None),
-                                   max_pending=(1, None)),
+                                   max_pending=(1, None), stack=(1, None)),
       bools=("progress",))
 _RECORDS = []
 

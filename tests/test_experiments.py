@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from rnnlib import experiments
+from rnnlib._validation import ArgumentTypeError
 from rnnlib.stats import wilson_interval
 
 BOOK_DATA = Path(__file__).resolve().parents[1] / "book" / "data"
@@ -381,3 +382,32 @@ def test_cli_configs_restricts_the_grid_and_is_stored_in_the_command(tmp_path):
 
 def test_the_book_has_stored_results():
     assert {p.name for p in STORED} >= {"init.jsonl", "pascanu.jsonl", "adding.jsonl"}
+
+
+def test_a_stacked_grid_gives_the_records_of_one_run_at_a_time(serial_file, tmp_path):
+    # SGD is trained two seeds at a time as one stack (rnnlib.batched), SGD + clip + Omega
+    # cannot be stacked and runs one seed at a time; every record equals the serial one
+    exp = experiments.EXPERIMENTS["clipping"]
+    assert experiments.stackable(exp, exp.configs["SGD"])
+    assert not experiments.stackable(exp, exp.configs["SGD + clip + Omega"])
+    out = tmp_path / "stacked.jsonl"
+    experiments.run_grid(out=out, progress=False, stack=2, **TINY)
+    serial = {experiments.record_key(r): r for r in experiments.load_results(serial_file)}
+    stacked = {experiments.record_key(r): r for r in experiments.load_results(out)}
+    assert set(stacked) == set(serial) and len(stacked) == 8
+    for key, rec in stacked.items():
+        want = serial[key]
+        assert (rec["solved_at"], rec["diverged"]) == (want["solved_at"], want["diverged"]), key
+        for field in ("error", "loss"):
+            assert rec[field] == pytest.approx(want[field], rel=1e-9, abs=1e-12), (key, field)
+        assert rec["command"].endswith("--stack 2")
+    # the SGD seeds of one length share a stack: one job, the same seconds per run
+    sgd = [r for r in stacked.values() if r["config"] == "SGD"]
+    assert all(len({r["seconds"] for r in sgd if r["T"] == T}) == 1 for T in TINY["T_values"])
+
+
+def test_run_cells_refuses_a_configuration_it_cannot_stack():
+    with pytest.raises(ValueError, match="cannot be stacked"):
+        experiments.run_cells("clipping", "SGD + clip + Omega", 10, [0, 1], 2)
+    with pytest.raises(ArgumentTypeError, match="non-empty list of seeds"):
+        experiments.run_cells("clipping", "SGD", 10, [], 2)
