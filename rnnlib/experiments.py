@@ -837,4 +837,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the imported module's main, not this copy's: run as a script this file is
+    # __main__, and its classes would not be those rnnlib.batched and the workers see
+    from rnnlib.experiments import main as _main
+    sys.exit(_main())

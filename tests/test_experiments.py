@@ -411,3 +411,22 @@ def test_run_cells_refuses_a_configuration_it_cannot_stack():
         experiments.run_cells("clipping", "SGD + clip + Omega", 10, [0, 1], 2)
     with pytest.raises(ArgumentTypeError, match="non-empty list of seeds"):
         experiments.run_cells("clipping", "SGD", 10, [], 2)
+
+
+def test_cli_stack_runs_stacked_seeds_as_the_command_line_module(tmp_path):
+    # as `python -m`, the module is __main__: its stacked jobs must still see the
+    # package's Experiment and Config classes (a bug once), and give the serial records
+    out, ref = tmp_path / "s.jsonl", tmp_path / "r.jsonl"
+    args = ["clipping", "--seeds", "2", "--steps", "4", "--T", "10", "--configs",
+            "SGD,SGD + clip + Omega"]
+    result = cli(*args, "--stack", "2", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert cli(*args, "--out", str(ref)).returncode == 0
+    stacked = {experiments.record_key(r): r for r in experiments.load_results(out)}
+    serial = {experiments.record_key(r): r for r in experiments.load_results(ref)}
+    assert set(stacked) == set(serial) and len(stacked) == 4
+    for key, rec in stacked.items():
+        assert rec["loss"] == pytest.approx(serial[key]["loss"], rel=1e-9), key
+    assert shlex.split(next(iter(stacked.values()))["command"])[-2:] == ["--stack", "2"]
+    bad = cli(*args, "--stack", "0", "--out", str(tmp_path / "b.jsonl"))
+    assert bad.returncode == 2 and "--stack" in bad.stderr
