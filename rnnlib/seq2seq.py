@@ -532,7 +532,7 @@ class Seq2Seq(ParameterViews):
 
     def backward(self, dscores):
         """Backpropagate the gradient of the scores of the last :meth:`forward` through
-        decoder and encoder; fills :attr:`grads`."""
+        decoder and encoder; fills ``grads``."""
         dense = self.layers["decoder.dense"]
         if dense._cache is None:
             raise ValueError("Seq2Seq.backward needs a forward pass first")
@@ -570,7 +570,7 @@ class Seq2Seq(ParameterViews):
         Parameters
         ----------
         params : dict or None
-            Must be this model's own :attr:`params` (or None).
+            Must be this model's own ``params`` (or None).
         inputs : ndarray of int, shape (N, S)
             Sources padded with :data:`PAD`.
         targets : ndarray of int, shape (N, T)
@@ -582,7 +582,7 @@ class Seq2Seq(ParameterViews):
         loss : float
             Cross-entropy summed over valid target steps, averaged over the batch.
         grads : dict of ndarray
-            Copies, keys of :attr:`params`.
+            Copies, keys of ``params``.
         scores : ndarray, shape (N, T, V_target)
         """
         _check_ids("inputs", inputs, self.source_vocab)
