@@ -399,15 +399,12 @@ def run_config_seeds(experiment, config, seeds, steps, T=None):
     ``solved_at``, ``diverged``, ``error``, ``loss``, ``seconds`` (the wall time of the
     whole stack divided by the number of seeds) and ``history``.
     """
-    from .experiments import Config, Experiment
-    if not isinstance(experiment, Experiment):
-        raise ArgumentTypeError(f"experiment must be an Experiment; got "
-                                f"{type(experiment).__name__}")
-    if not isinstance(config, Config):
-        raise ArgumentTypeError(f"config must be a Config; got {type(config).__name__}")
-    if config.cell != "rnn" or config.omega_weight or config.clip_value is not None:
-        raise ValueError("run_config_seeds runs vanilla-RNN configurations without Omega "
-                         "or value clipping; use run_config for this one")
+    from .experiments import stackable
+    if not stackable(experiment, config):      # the one rule, also read by the grid
+        raise ValueError("run_config_seeds runs vanilla-RNN configurations without Omega, "
+                         "value clipping or gate biases, on an experiment with the default "
+                         "success rule (rnnlib.experiments.stackable); use run_config for "
+                         "this one")
     from .tasks import get_task
     task = get_task(experiment.task)
     T = experiment.T if T is None else check_int("T", T, low=task.min_length)

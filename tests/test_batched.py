@@ -4,6 +4,8 @@ References: rnnlib.rnn's sequence functions for each model separately, and
 rnnlib.train.train / rnnlib.experiments.run_config for each seed separately (float64,
 the same data drawn from the same generators).
 """
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -122,6 +124,10 @@ def test_run_config_seeds_refuses_what_it_does_not_run():
     clip = EXPERIMENTS["clipping"]
     with pytest.raises(ValueError, match="Omega"):
         batched.run_config_seeds(clip, clip.configs["SGD + clip + Omega"], [0], 10)
+    # an experiment with its own success rule (Hochreiter & Schmidhuber's tolerance)
+    strict = replace(clip, tolerance=0.04 ** 2)
+    with pytest.raises(ValueError, match="success rule"):
+        batched.run_config_seeds(strict, strict.configs["SGD"], [0], 10)
 
 
 @pytest.mark.parametrize("bad, match", [
